@@ -1,0 +1,20 @@
+# cmake --install: headers, libgreen, green.pc and the CMake package (find_package(green)).
+include(CMakePackageConfigHelpers)
+
+install(TARGETS green EXPORT greenTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/green DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT greenTargets NAMESPACE green:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/green)
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/greenConfig.cmake.in
+                              ${PROJECT_BINARY_DIR}/greenConfig.cmake
+                              INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/green)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/greenConfigVersion.cmake
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/greenConfig.cmake ${PROJECT_BINARY_DIR}/greenConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/green)
+
+configure_file(${PROJECT_SOURCE_DIR}/cmake/green.pc.in ${PROJECT_BINARY_DIR}/green.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/green.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

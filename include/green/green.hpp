@@ -1,0 +1,10 @@
+// green/green.hpp: everything green offers, in one include.
+#pragma once
+
+#include "green/errors.hpp"
+#include "green/greenlet.hpp"
+#include "green/hub.hpp"
+#include "green/iwait.hpp"
+#include "green/linkable.hpp"
+#include "green/raw_greenlet.hpp"
+#include "green/timeout.hpp"

@@ -1,0 +1,117 @@
+// green/raw_greenlet.hpp: a stack and a context to switch to, with python-greenlet semantics.
+//
+// A RawGreenlet runs its function on its own stack the first time something switches to
+// it. It runs until it switches elsewhere; when its function returns, control goes to its
+// parent (the first one that is not dead), and an exception the function let escape is
+// thrown there, at the parent's switch point. GreenletExit escaping counts as a normal end.
+// Switching never allocates. The thread's own stack is the main greenlet.
+//
+// Destroying a started, unfinished RawGreenlet throws GreenletExit into it so its stack
+// unwinds (destructors run), with the destroying greenlet as its parent. A subclass that
+// overrides run() must call unwind() in its own destructor, while its members still live.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+
+namespace green {
+
+class GreenletBase;
+
+namespace detail {
+struct ThreadState;
+struct Switch;
+
+// One mapping's worth of stack: [low, low + guard) is the guard, then `size` usable bytes.
+struct Stack {
+  char* low = nullptr;
+  std::size_t size = 0;
+  std::size_t guard = 0;
+  char* top() const noexcept { return low + guard + size; }
+  explicit operator bool() const noexcept { return low != nullptr; }
+};
+
+// libstdc++'s per-thread exception globals (__cxa_eh_globals): saved per greenlet so that
+// `catch (...) { sleep(0); throw; }` in two greenlets rethrows each one's own exception.
+struct ExceptionState {
+  void* caught = nullptr;
+  unsigned int uncaught = 0;
+};
+}  // namespace detail
+
+class RawGreenlet {
+ public:
+  using Function = std::function<void()>;
+
+  // `parent` nullptr means the greenlet that constructs this one; stack_size 0 means the
+  // default (GREEN_STACK_SIZE, else 256 KiB).
+  explicit RawGreenlet(Function run, RawGreenlet* parent = nullptr, std::size_t stack_size = 0);
+  RawGreenlet(const RawGreenlet&) = delete;
+  RawGreenlet& operator=(const RawGreenlet&) = delete;
+  virtual ~RawGreenlet();
+
+  // Runs this greenlet until it switches away; returns when something switches back.
+  // Throws std::logic_error if this greenlet is dead or belongs to another OS thread.
+  void switch_to();
+  // Switches to this greenlet and throws `error` at its switch point. A greenlet that has
+  // not started dies without running and `error` is rethrown here (GreenletExit is not).
+  void throw_to(std::exception_ptr error);
+
+  bool dead() const noexcept { return state_ == State::dead; }
+  bool started() const noexcept { return state_ != State::not_started; }
+  RawGreenlet* parent() const noexcept { return parent_; }
+  // Throws std::invalid_argument on a cycle or a greenlet of another thread.
+  void set_parent(RawGreenlet& parent);
+  std::size_t stack_size() const noexcept;
+
+  static RawGreenlet& current();
+
+  // Used in diagnostics (stack overflow, run info).
+  virtual const char* diagnostic_name() const noexcept { return "raw greenlet"; }
+  // The Greenlet this is, or nullptr for a plain RawGreenlet (or the hub).
+  virtual GreenletBase* greenlet_base() noexcept { return nullptr; }
+
+ protected:
+  struct MainTag {};
+  explicit RawGreenlet(MainTag);  // the thread's own stack
+  virtual void run();
+  // Throws GreenletExit into a started, unfinished greenlet until it dies. Idempotent.
+  void unwind() noexcept;
+  // Hands the exception an earlier switch left for this greenlet to its switch point.
+  void raise_pending();
+  void set_pending(std::exception_ptr error) noexcept { pending_ = std::move(error); }
+  bool has_pending() const noexcept { return static_cast<bool>(pending_); }
+  bool is_main() const noexcept { return is_main_; }
+
+ private:
+  friend struct detail::ThreadState;
+  friend struct detail::Switch;
+  enum class State : std::uint8_t { not_started, started, dead };
+
+  static void entry(void* transfer_context, void* data) noexcept;
+  void prepare_start();
+  void start_or_jump();
+  void jump_to(RawGreenlet& target, bool dying);
+  void after_resume(void* from_context, void* from_greenlet) noexcept;
+  void release_stack() noexcept;
+  void check_thread(const char* operation) const;
+
+  void* context_ = nullptr;  // boost::context fcontext_t of a suspended greenlet
+  detail::Stack stack_;
+  std::size_t requested_stack_size_ = 0;
+  RawGreenlet* parent_ = nullptr;
+  Function run_;
+  std::exception_ptr pending_;
+  detail::ExceptionState exceptions_;
+  detail::ThreadState* thread_;
+  State state_ = State::not_started;
+  bool is_main_ = false;
+  // AddressSanitizer's view of this greenlet's stack (see context switch annotations).
+  const void* asan_bottom_ = nullptr;
+  std::size_t asan_size_ = 0;
+  void* asan_fake_stack_ = nullptr;
+};
+
+}  // namespace green

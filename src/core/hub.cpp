@@ -1,0 +1,409 @@
+#include "green/hub.hpp"
+
+#include <ev.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "core/idle_threads.hpp"
+#include "core/thread_state.hpp"
+
+namespace green {
+namespace {
+std::atomic<bool> default_loop_taken{false};
+
+int process_thread_count() {
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Field 20 counts threads; fields after the ')' that closes the command name.
+  std::size_t pos = text.rfind(')');
+  if (pos == std::string::npos) return 1;
+  int field = 2;
+  for (++pos; pos < text.size() && field < 20; ++pos)
+    if (text[pos] == ' ') ++field;
+  return std::atoi(text.c_str() + pos);
+}
+}  // namespace
+
+struct Hub::Async {
+  ev_async watcher;
+  ev_timer recheck;  // while only other threads can wake us, look again now and then
+};
+
+Hub& Hub::current() {
+  detail::ThreadState& ts = detail::ThreadState::get();
+  if (!ts.hub) ts.hub.reset(new Hub());
+  return *ts.hub;
+}
+
+Hub& get_hub() { return Hub::current(); }
+
+Hub::Hub()
+    : RawGreenlet(Function{}, detail::ThreadState::get().main_raw(), 0),
+      thread_id_(std::this_thread::get_id()),
+      main_(detail::ThreadState::get().main),
+      async_(std::make_unique<Async>()) {
+  // The default loop is the only one that can watch children and signals: give it to the
+  // first hub of the process's main thread.
+  if (::getpid() == ::gettid() && !default_loop_taken.exchange(true)) {
+    loop_ = ev_default_loop(EVFLAG_AUTO);
+    default_loop_ = true;
+  } else {
+    loop_ = ev_loop_new(EVFLAG_AUTO);
+  }
+  if (loop_ == nullptr) throw std::runtime_error("green: libev could not create an event loop");
+  ev_set_userdata(loop_, this);
+  main_->hub_ = this;
+  ev_async_init(&async_->watcher, [](struct ev_loop* loop, ev_async*, int) {
+    static_cast<Hub*>(ev_userdata(loop))->drain_inbox();
+  });
+  ev_async_start(loop_, &async_->watcher);
+  ev_unref(loop_);  // a hub with only cross-thread wake-ups armed is idle
+  ev_timer_init(&async_->recheck, [](struct ev_loop*, ev_timer*, int) {}, 1.0, 0.0);
+}
+
+Hub::~Hub() {
+  threadpool_.reset();  // joins workers, which may still post to this loop
+  drain_inbox();
+  // Greenlets still alive at thread exit are abandoned: their stacks are released
+  // without unwinding (ThreadState::shutting_down) once nobody holds them.
+  while (GreenletBase* g = live_head_) {
+    remove_live(*g);
+    if (g->start_timer_ != nullptr) {
+      delete static_cast<ev_timer*>(g->start_timer_);
+      g->start_timer_ = nullptr;
+    }
+    g->release();
+  }
+  ev_ref(loop_);
+  ev_async_stop(loop_, &async_->watcher);
+  ev_loop_destroy(loop_);
+  if (default_loop_) default_loop_taken = false;
+}
+
+bool Hub::is_current_thread() const noexcept {
+  detail::ThreadState* ts = detail::ThreadState::get_if_exists();
+  return ts != nullptr && ts->hub.get() == this;
+}
+
+void Hub::push_ready(GreenletBase& g) noexcept {
+  g.sched_ = GreenletBase::Sched::queued;
+  g.next_ready_ = nullptr;
+  if (ready_tail_ != nullptr)
+    ready_tail_->next_ready_ = &g;
+  else
+    ready_head_ = &g;
+  ready_tail_ = &g;
+}
+
+void Hub::schedule(GreenletBase& g) noexcept {
+  if (g.sched_ == GreenletBase::Sched::waiting) push_ready(g);
+}
+
+void Hub::post(InboxEntry entry) noexcept {
+  {
+    std::lock_guard guard(inbox_mutex_);
+    inbox_.push_back(std::move(entry));
+  }
+  if (!inbox_pending_.exchange(true, std::memory_order_acq_rel)) ev_async_send(loop_, &async_->watcher);
+}
+
+void Hub::wake(GreenletBase& g, std::uint64_t seq) noexcept {
+  if (is_current_thread()) {
+    if (g.sched_ == GreenletBase::Sched::waiting && g.wait_seq_ == seq) push_ready(g);
+    return;
+  }
+  post(InboxEntry{detail::Ref<GreenletBase>(&g), seq, nullptr, false});
+}
+
+void Hub::throw_into(GreenletBase& g, std::exception_ptr error, bool is_kill) noexcept {
+  if (!is_current_thread()) {
+    post(InboxEntry{detail::Ref<GreenletBase>(&g), 0, std::move(error), is_kill});
+    return;
+  }
+  if (g.ready()) return;
+  if (!g.RawGreenlet::started()) {
+    // It never ran: it ends now with the error, and never runs.
+    cancel_start(g);
+    g.finish(std::move(error));
+    return;
+  }
+  if (g.has_pending() && (g.pending_is_kill_ || !is_kill)) return;
+  g.set_pending(std::move(error));
+  g.pending_is_kill_ = is_kill;
+  schedule(g);
+}
+
+void Hub::drain_inbox() noexcept {
+  {
+    std::lock_guard guard(inbox_mutex_);
+    std::swap(inbox_, inbox_spare_);
+    inbox_pending_.store(false, std::memory_order_release);
+  }
+  for (InboxEntry& entry : inbox_spare_) {
+    GreenletBase& g = *entry.greenlet;
+    if (entry.error)
+      throw_into(g, std::move(entry.error), entry.is_kill);
+    else if (g.sched_ == GreenletBase::Sched::waiting && g.wait_seq_ == entry.seq)
+      push_ready(g);
+  }
+  inbox_spare_.clear();
+}
+
+void Hub::add_external_work() noexcept { external_work_.fetch_add(1, std::memory_order_relaxed); }
+
+void Hub::remove_external_work() noexcept {
+  if (external_work_.fetch_sub(1, std::memory_order_acq_rel) == 1 && !is_current_thread())
+    ev_async_send(loop_, &async_->watcher);  // let the hub re-evaluate a possible LoopExit
+}
+
+void Hub::add_live(GreenletBase& g) noexcept {
+  g.live_prev_ = nullptr;
+  g.live_next_ = live_head_;
+  if (live_head_ != nullptr) live_head_->live_prev_ = &g;
+  live_head_ = &g;
+  ++live_count_;
+}
+
+void Hub::remove_live(GreenletBase& g) noexcept {
+  if (g.live_prev_ != nullptr)
+    g.live_prev_->live_next_ = g.live_next_;
+  else if (live_head_ == &g)
+    live_head_ = g.live_next_;
+  else
+    return;  // not in the list
+  if (g.live_next_ != nullptr) g.live_next_->live_prev_ = g.live_prev_;
+  g.live_prev_ = g.live_next_ = nullptr;
+  --live_count_;
+}
+
+void Hub::start(GreenletBase& g, bool later, double seconds) {
+  g.hub_ = this;
+  g.add_ref();  // the hub's: a spawned greenlet runs whether or not anyone holds a handle
+  add_live(g);
+  if (!later) {
+    push_ready(g);
+    return;
+  }
+  auto* timer = new ev_timer;
+  timer->data = &g;
+  ev_timer_init(timer, [](struct ev_loop* loop, ev_timer* w, int) {
+    auto& greenlet = *static_cast<GreenletBase*>(w->data);
+    greenlet.start_timer_ = nullptr;
+    delete w;
+    static_cast<Hub*>(ev_userdata(loop))->push_ready(greenlet);
+  }, seconds, 0.0);
+  ev_now_update(loop_);
+  ev_timer_start(loop_, timer);
+  g.start_timer_ = timer;
+}
+
+void Hub::cancel_start(GreenletBase& g) noexcept {
+  g.cancelled_ = true;
+  if (g.start_timer_ != nullptr) {
+    auto* timer = static_cast<ev_timer*>(g.start_timer_);
+    ev_timer_stop(loop_, timer);
+    delete timer;
+    g.start_timer_ = nullptr;
+    remove_live(g);
+    g.release();
+  }
+  // A queued one is dropped when the run queue reaches it (resume()).
+}
+
+void Hub::resume(GreenletBase& g) {
+  if (g.cancelled_) {
+    remove_live(g);
+    g.release();
+    return;
+  }
+  g.sched_ = GreenletBase::Sched::running;
+  g.waiting_on_ = nullptr;
+  ++switches_;
+  try {
+    g.RawGreenlet::switch_to();
+  } catch (...) {
+    // Only starting can fail (no memory for a stack): the greenlet dies with the error.
+    g.finish(std::current_exception());
+  }
+  if (g.RawGreenlet::dead() || g.cancelled_) {
+    remove_live(g);
+    g.release();
+  }
+}
+
+void Hub::run_ready_pass() {
+  // Only greenlets ready when the pass began: one that yields goes to the back and waits
+  // for the next pass, after the loop had its chance to run I/O and timers.
+  GreenletBase* last = ready_tail_;
+  while (GreenletBase* g = ready_head_) {
+    ready_head_ = g->next_ready_;
+    if (ready_head_ == nullptr) ready_tail_ = nullptr;
+    const bool was_last = g == last;
+    resume(*g);
+    if (was_last) break;
+  }
+}
+
+void Hub::poll_if_due() {
+  // A clock read costs ~20 ns and a poll ~1 us here: read the clock every 16 passes and
+  // poll when kPollInterval has passed, so busy yielders cost no syscall per switch.
+  if (++passes_since_clock_ < 16) return;
+  passes_since_clock_ = 0;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_poll_ < kPollInterval) return;
+  last_poll_ = now;
+  ev_run(loop_, EVRUN_NOWAIT);
+}
+
+void Hub::wait_for_events() {
+  const bool external = external_work_.load(std::memory_order_acquire) > 0;
+  if (external) ev_ref(loop_);
+  const int active = ev_run(loop_, EVRUN_ONCE);
+  if (external) ev_unref(loop_);
+  last_poll_ = std::chrono::steady_clock::now();
+  if (active > (external ? 1 : 0) || external || ready_head_ != nullptr ||
+      inbox_pending_.load(std::memory_order_acquire))
+    return;
+  if (other_threads_may_wake()) {
+    // Block until another thread posts to us; look again every second in case it ended.
+    ev_ref(loop_);
+    ev_timer_start(loop_, &async_->recheck);
+    ev_run(loop_, EVRUN_ONCE);
+    ev_timer_stop(loop_, &async_->recheck);
+    ev_unref(loop_);
+    return;
+  }
+  raise_loop_exit_in_main();
+}
+
+bool Hub::other_threads_may_wake() const {
+  return process_thread_count() - 1 - detail::idle_green_threads.load(std::memory_order_acquire) > 0;
+}
+
+std::string Hub::describe_blocked() const {
+  std::string text;
+  std::size_t shown = 0;
+  for (const GreenletBase* g = live_head_; g != nullptr; g = g->live_next_) {
+    if (g->sched_ != GreenletBase::Sched::waiting) continue;
+    if (shown++ == 5) {
+      text += ", ...";
+      break;
+    }
+    text += shown == 1 ? "" : ", ";
+    text += "'" + g->name() + "' (" + (g->waiting_on_ ? g->waiting_on_ : "?") + ")";
+  }
+  return text;
+}
+
+void Hub::raise_loop_exit_in_main() {
+  std::string message = "green::LoopExit: this operation would block forever: the main greenlet waits on ";
+  message += main_->waiting_on_ != nullptr ? main_->waiting_on_ : "the hub";
+  message += ", and no greenlet is ready, no watcher is active and no other thread could wake it";
+  if (live_count_ > 0) message += "; blocked greenlets: " + describe_blocked();
+  main_->sched_ = GreenletBase::Sched::running;
+  main_->waiting_on_ = nullptr;
+  main_->throw_to(std::make_exception_ptr(LoopExit(message)));
+}
+
+void Hub::run() {
+  for (;;) {
+    if (inbox_pending_.load(std::memory_order_acquire)) drain_inbox();
+    if (ready_head_ != nullptr) {
+      run_ready_pass();
+      if (ready_head_ != nullptr) {
+        poll_if_due();
+        continue;
+      }
+    }
+    wait_for_events();
+  }
+}
+
+void Hub::suspend(GreenletBase& self, const char* what) {
+  self.sched_ = GreenletBase::Sched::waiting;
+  self.waiting_on_ = what;
+  switch_to();
+}
+
+void Hub::yield(GreenletBase& self) {
+  push_ready(self);
+  switch_to();
+}
+
+// ---- Waiter: the one blocking step ----
+
+Waiter::Waiter(const char* what) : what_(what) {
+  detail::ThreadState& ts = detail::ThreadState::get();
+  greenlet_ = ts.current->greenlet_base();
+  if (greenlet_ == nullptr) {
+    if (ts.hub && ts.current == ts.hub.get())
+      throw std::logic_error(std::string("green: ") + what +
+                             " called inside the hub (a libev callback), where blocking would deadlock");
+    throw std::logic_error(std::string("green: ") + what +
+                           " called in a RawGreenlet; only greenlets and the main greenlet can block on the hub");
+  }
+  hub_ = &Hub::current();
+  seq_ = ++greenlet_->wait_seq_;
+}
+
+Waiter::~Waiter() {
+  if (Linkable* linked_to = owner()) linked_to->unlink(*this);
+}
+
+bool Waiter::notify(int reason) noexcept {
+  // A greenlet about to receive a kill must not take what notify_one hands out.
+  if (reason != kTimedOut && greenlet_->pending_is_kill_ && hub_->is_current_thread()) return false;
+  int expected = 0;
+  if (!state_.compare_exchange_strong(expected, reason, std::memory_order_acq_rel)) return false;
+  hub_->wake(*greenlet_, seq_);
+  return true;
+}
+
+int Waiter::wait(std::optional<double> timeout) {
+  if (fired()) return reason();
+  ev_timer timer;
+  const bool timed = timeout.has_value();
+  if (timed) {
+    if (!(*timeout >= 0))
+      throw std::invalid_argument(std::string("green: ") + what_ + ": timeout must be >= 0, got " +
+                                  detail::format_seconds(*timeout));
+    ev_timer_init(&timer, [](struct ev_loop*, ev_timer* w, int) {
+      static_cast<Waiter*>(w->data)->notify(kTimedOut);
+    }, *timeout, 0.0);
+    timer.data = this;
+    ev_now_update(hub_->loop());
+    ev_timer_start(hub_->loop(), &timer);
+  }
+  struct StopTimer {
+    struct ev_loop* loop;
+    ev_timer* timer;
+    ~StopTimer() {
+      if (timer != nullptr) ev_timer_stop(loop, timer);
+    }
+  } stop{hub_->loop(), timed ? &timer : nullptr};
+  while (!fired()) hub_->suspend(*greenlet_, what_);
+  return reason();
+}
+
+void sleep(double seconds) {
+  if (!(seconds >= 0))
+    throw std::invalid_argument("green::sleep: seconds must be >= 0, got " + detail::format_seconds(seconds));
+  if (seconds == 0) {
+    detail::ThreadState& ts = detail::ThreadState::get();
+    GreenletBase* self = ts.current->greenlet_base();
+    if (self == nullptr) {
+      Waiter check("green::sleep");  // throws the right error
+    }
+    Hub::current().yield(*self);
+    return;
+  }
+  Waiter waiter("sleep");
+  waiter.wait(seconds);
+}
+
+}  // namespace green

@@ -1,0 +1,141 @@
+#include "core/stack_pool.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+#include <system_error>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  // Linux 6.13
+#endif
+
+namespace green::detail {
+namespace {
+
+constexpr std::size_t kDefaultStackSize = 256 * 1024;
+constexpr std::size_t kMinStackSize = 16 * 1024;
+constexpr std::size_t kSlabBytes = 64 * 1024 * 1024;  // virtual, reserved lazily
+constexpr std::size_t kMaxStacksPerSlab = 256;
+
+// Parses "262144", "256K", "1M"; returns 0 for anything else.
+std::size_t parse_size(const char* text) {
+  if (text == nullptr || *text == '\0') return 0;
+  char* end = nullptr;
+  unsigned long long value = std::strtoull(text, &end, 10);
+  if (end == text) return 0;
+  switch (*end) {
+    case 'k': case 'K': value <<= 10; ++end; break;
+    case 'm': case 'M': value <<= 20; ++end; break;
+    default: break;
+  }
+  if (*end == 'i' || *end == 'B') ++end;
+  if (*end == 'B') ++end;
+  return *end == '\0' ? static_cast<std::size_t>(value) : 0;
+}
+
+std::size_t round_to_pages(std::size_t bytes) {
+  std::size_t page = page_size();
+  return (bytes + page - 1) / page * page;
+}
+
+enum class GuardKind { unknown, madvise, mprotect };
+GuardKind guard_kind = GuardKind::unknown;
+
+void install_guard(char* low, std::size_t bytes) {
+  if (bytes == 0) return;
+  if (guard_kind != GuardKind::mprotect) {
+    if (::madvise(low, bytes, MADV_GUARD_INSTALL) == 0) {
+      guard_kind = GuardKind::madvise;
+      return;
+    }
+    if (errno != EINVAL || guard_kind == GuardKind::madvise)
+      throw std::system_error(errno, std::generic_category(), "green: madvise(MADV_GUARD_INSTALL)");
+    guard_kind = GuardKind::mprotect;
+  }
+  if (::mprotect(low, bytes, PROT_NONE) != 0) {
+    int err = errno;
+    throw std::system_error(
+        err, std::generic_category(),
+        "green: cannot add a stack guard page (each one costs a kernel mapping and "
+        "vm.max_map_count is reached): set GREEN_GUARD_PAGES=0 or raise vm.max_map_count");
+  }
+}
+
+}  // namespace
+
+std::size_t page_size() noexcept {
+  static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+StackConfig& StackConfig::get() {
+  static StackConfig config = [] {
+    StackConfig c{kDefaultStackSize, 1};
+    if (std::size_t size = parse_size(std::getenv("GREEN_STACK_SIZE")))
+      c.default_size = std::max(size, kMinStackSize);
+    if (const char* guard = std::getenv("GREEN_GUARD_PAGES"); guard && *guard)
+      c.guard_pages = std::strtoul(guard, nullptr, 10);
+    return c;
+  }();
+  return config;
+}
+
+StackPool::~StackPool() {
+  for (const Slab& slab : slabs_) ::munmap(slab.base, slab.bytes);
+}
+
+StackPool::SizeClass& StackPool::size_class(std::size_t size, std::size_t guard) {
+  for (SizeClass& cls : classes_)
+    if (cls.size == size && cls.guard == guard) return cls;
+  classes_.push_back(SizeClass{size, guard, {}});
+  return classes_.back();
+}
+
+void StackPool::grow(SizeClass& cls) {
+  const std::size_t stride = cls.size + cls.guard;
+  const std::size_t count = std::clamp<std::size_t>(kSlabBytes / stride, 1, kMaxStacksPerSlab);
+  const std::size_t bytes = stride * count;
+  void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (base == MAP_FAILED)
+    throw std::system_error(errno, std::generic_category(),
+                            "green: cannot map " + std::to_string(bytes >> 10) +
+                                " KiB of greenlet stacks (vm.max_map_count or address space)");
+  char* low = static_cast<char*>(base);
+  try {
+    cls.free.reserve(cls.free.size() + count);
+    // Pushed highest first so the lowest address is handed out first.
+    for (std::size_t i = count; i-- > 0;) {
+      char* stack_low = low + i * stride;
+      install_guard(stack_low, cls.guard);
+      cls.free.push_back(Stack{stack_low, cls.size, cls.guard});
+    }
+  } catch (...) {
+    ::munmap(base, bytes);
+    std::erase_if(cls.free, [&](const Stack& s) { return s.low >= low && s.low < low + bytes; });
+    throw;
+  }
+  slabs_.push_back(Slab{low, bytes});
+}
+
+Stack StackPool::acquire(std::size_t size) {
+  const StackConfig& config = StackConfig::get();
+  size = round_to_pages(size == 0 ? config.default_size : std::max(size, kMinStackSize));
+  SizeClass& cls = size_class(size, config.guard_pages * page_size());
+  if (cls.free.empty()) grow(cls);
+  Stack stack = cls.free.back();
+  cls.free.pop_back();
+  return stack;
+}
+
+void StackPool::release(const Stack& stack) noexcept {
+  SizeClass& cls = size_class(stack.size, stack.guard);
+  if (cls.free.size() >= kWarmStacks) ::madvise(stack.low + stack.guard, stack.size, MADV_DONTNEED);
+  cls.free.push_back(stack);
+}
+
+}  // namespace green::detail
