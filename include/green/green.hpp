@@ -1,7 +1,9 @@
 // green/green.hpp: everything green offers, in one include.
 #pragma once
 
+#include "green/async_result.hpp"
 #include "green/errors.hpp"
+#include "green/event.hpp"
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
 #include "green/iwait.hpp"

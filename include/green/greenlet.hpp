@@ -198,6 +198,7 @@ class GreenletRef {
   std::uint64_t id() const noexcept { return ref_->id(); }
 
   GreenletBase* get_base() const noexcept { return ref_.get(); }
+  Linkable& linkable() const noexcept { return *ref_; }
   GreenletBase* operator->() const noexcept { return ref_.get(); }
   explicit operator bool() const noexcept { return static_cast<bool>(ref_); }
   friend bool operator==(const GreenletRef& a, const GreenletRef& b) noexcept { return a.ref_ == b.ref_; }
@@ -232,6 +233,7 @@ class Greenlet {
 
   operator GreenletRef() const noexcept { return GreenletRef(ref_.get()); }
   GreenletBase* get_base() const noexcept { return ref_.get(); }
+  Linkable& linkable() const noexcept { return *ref_; }
   GreenletBase* operator->() const noexcept { return ref_.get(); }
   explicit operator bool() const noexcept { return static_cast<bool>(ref_); }
 

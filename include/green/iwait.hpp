@@ -1,7 +1,7 @@
 // green/iwait.hpp: iterate over waitable objects in the order they become ready.
 //
 // iwait(objects, timeout) yields each object (a Greenlet handle, or a pointer to any
-// Linkable such as Event* or AsyncResult<T>*) once it is ready: already-ready ones first,
+// Linkable such as Event*, or an AsyncResult<T>) once it is ready: already-ready ones first,
 // in the order given, then the rest as they finish. `timeout` bounds the whole iteration;
 // when it passes, the iteration simply ends early. gevent's iwait, concurrent.futures'
 // as_completed.
@@ -24,8 +24,8 @@ namespace green {
 namespace detail {
 template <class T>
 Linkable& linkable_of(const T& object) {
-  if constexpr (requires { object.get_base(); })
-    return *object.get_base();
+  if constexpr (requires { object.linkable(); })
+    return object.linkable();
   else if constexpr (std::is_pointer_v<T>)
     return *object;
   else
