@@ -16,5 +16,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/greenConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/greenConfig.cmake ${PROJECT_BINARY_DIR}/greenConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/green)
 
+file(RELATIVE_PATH GREEN_PC_PREFIX_FROM_PCDIR ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
+string(REGEX REPLACE "/$" "" GREEN_PC_PREFIX_FROM_PCDIR "${GREEN_PC_PREFIX_FROM_PCDIR}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/green.pc.in ${PROJECT_BINARY_DIR}/green.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/green.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
