@@ -30,6 +30,12 @@
 namespace green {
 
 class GreenletRef;
+class GreenletBase;
+
+namespace detail {
+void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill) noexcept;
+bool has_deferred_exception(const GreenletBase& self) noexcept;
+}  // namespace detail
 
 struct SpawnOptions {
   std::string name;            // default "Greenlet-<id>"
@@ -104,6 +110,8 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   friend class Hub;
   friend class Waiter;
   friend struct detail::ThreadState;
+  friend void detail::defer_exception(GreenletBase&, std::exception_ptr, bool) noexcept;
+  friend bool detail::has_deferred_exception(const GreenletBase&) noexcept;
   enum class Sched : std::uint8_t { idle, queued, running, waiting, finished };
   struct Callback {
     LinkId id;

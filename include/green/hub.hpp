@@ -132,6 +132,16 @@ class Hub final : public RawGreenlet {
 // The calling thread's hub.
 Hub& get_hub();
 
+namespace detail {
+// The running greenlet if it may block on its hub (not the hub itself, not a RawGreenlet,
+// on a thread that has a hub); nullptr otherwise. Never creates anything.
+GreenletBase* blockable_greenlet() noexcept;
+// For code that must not throw (the patch layer's libc hooks): keep `error` for the
+// running greenlet and raise it at its next blocking call instead.
+void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill) noexcept;
+bool has_deferred_exception(const GreenletBase& self) noexcept;
+}  // namespace detail
+
 // Suspends the current greenlet for `seconds`; sleep(0) yields to every greenlet that is
 // already ready. std::invalid_argument for a negative or NaN duration.
 void sleep(double seconds);

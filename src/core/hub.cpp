@@ -325,15 +325,33 @@ void Hub::run() {
 }
 
 void Hub::suspend(GreenletBase& self, const char* what) {
+  self.raise_pending();  // deferred by a hook that could not throw: this is the next switch point
   self.sched_ = GreenletBase::Sched::waiting;
   self.waiting_on_ = what;
   switch_to();
 }
 
 void Hub::yield(GreenletBase& self) {
+  self.raise_pending();
   push_ready(self);
   switch_to();
 }
+
+namespace detail {
+GreenletBase* blockable_greenlet() noexcept {
+  ThreadState* ts = ThreadState::get_if_exists();
+  if (ts == nullptr || !ts->hub || ts->shutting_down) return nullptr;
+  return ts->current->greenlet_base();
+}
+
+void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill) noexcept {
+  if (self.has_pending() && (self.pending_is_kill_ || !is_kill)) return;
+  self.set_pending(std::move(error));
+  self.pending_is_kill_ = is_kill;
+}
+
+bool has_deferred_exception(const GreenletBase& self) noexcept { return self.has_pending(); }
+}  // namespace detail
 
 // ---- Waiter: the one blocking step ----
 
