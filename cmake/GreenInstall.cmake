@@ -1,10 +1,11 @@
 # cmake --install: headers, libgreen, green.pc and the CMake package (find_package(green)).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS green EXPORT greenTargets
+install(TARGETS green green_patch EXPORT greenTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS green-run RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/green DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT greenTargets NAMESPACE green:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/green)
 
@@ -19,4 +20,6 @@ install(FILES ${PROJECT_BINARY_DIR}/greenConfig.cmake ${PROJECT_BINARY_DIR}/gree
 file(RELATIVE_PATH GREEN_PC_PREFIX_FROM_PCDIR ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 string(REGEX REPLACE "/$" "" GREEN_PC_PREFIX_FROM_PCDIR "${GREEN_PC_PREFIX_FROM_PCDIR}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/green.pc.in ${PROJECT_BINARY_DIR}/green.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/green.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/green-patch.pc.in ${PROJECT_BINARY_DIR}/green-patch.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/green.pc ${PROJECT_BINARY_DIR}/green-patch.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

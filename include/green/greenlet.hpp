@@ -35,6 +35,7 @@ class GreenletBase;
 namespace detail {
 void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill) noexcept;
 bool has_deferred_exception(const GreenletBase& self) noexcept;
+std::exception_ptr take_deferred_exception(GreenletBase& self, bool& is_kill) noexcept;
 }  // namespace detail
 
 struct SpawnOptions {
@@ -112,6 +113,7 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   friend struct detail::ThreadState;
   friend void detail::defer_exception(GreenletBase&, std::exception_ptr, bool) noexcept;
   friend bool detail::has_deferred_exception(const GreenletBase&) noexcept;
+  friend std::exception_ptr detail::take_deferred_exception(GreenletBase&, bool&) noexcept;
   enum class Sched : std::uint8_t { idle, queued, running, waiting, finished };
   struct Callback {
     LinkId id;

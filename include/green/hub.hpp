@@ -140,6 +140,8 @@ GreenletBase* blockable_greenlet() noexcept;
 // running greenlet and raise it at its next blocking call instead.
 void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill) noexcept;
 bool has_deferred_exception(const GreenletBase& self) noexcept;
+// Removes the deferred exception (to block once more without it); put it back after.
+std::exception_ptr take_deferred_exception(GreenletBase& self, bool& is_kill) noexcept;
 }  // namespace detail
 
 // Suspends the current greenlet for `seconds`; sleep(0) yields to every greenlet that is

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <utility>
 
 namespace green {
 
@@ -83,6 +84,7 @@ class RawGreenlet {
   void raise_pending();
   void set_pending(std::exception_ptr error) noexcept { pending_ = std::move(error); }
   bool has_pending() const noexcept { return static_cast<bool>(pending_); }
+  std::exception_ptr take_pending() noexcept { return std::exchange(pending_, nullptr); }
   bool is_main() const noexcept { return is_main_; }
 
  private:

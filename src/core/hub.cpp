@@ -351,6 +351,12 @@ void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill)
 }
 
 bool has_deferred_exception(const GreenletBase& self) noexcept { return self.has_pending(); }
+
+std::exception_ptr take_deferred_exception(GreenletBase& self, bool& is_kill) noexcept {
+  is_kill = self.pending_is_kill_;
+  self.pending_is_kill_ = false;
+  return self.take_pending();
+}
 }  // namespace detail
 
 // ---- Waiter: the one blocking step ----

@@ -1,0 +1,132 @@
+// green-run: runs an unmodified dynamically linked program with libgreen-patch.so
+// preloaded, so its blocking socket, sleep, poll and DNS calls (and with --threads, its
+// pthreads) become cooperative greenlets on one OS thread.
+#include <limits.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+
+#ifndef GREEN_PATCH_INSTALLED_LIBRARY
+#define GREEN_PATCH_INSTALLED_LIBRARY ""
+#endif
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: green-run [options] [--] program [args...]\n"
+    "\n"
+    "Runs an unmodified, dynamically linked program with libgreen-patch.so preloaded:\n"
+    "its blocking socket, sleep, poll/select/epoll and DNS calls yield to other greenlets\n"
+    "instead of blocking the thread. The main thread runs as the main greenlet of a hub.\n"
+    "\n"
+    "options:\n"
+    "  --threads          turn the program's pthreads into greenlets on the calling OS\n"
+    "                     thread (mutexes, condition variables, semaphores, ... become\n"
+    "                     greenlet-aware). Same as GREEN_THREADS=1.\n"
+    "  --patch FAMILIES   comma-separated families to patch: socket, sleep, poll, dns,\n"
+    "                     threads, or all (default: all but threads). Same as GREEN_PATCH.\n"
+    "  --stack-size N     default greenlet stack size in bytes (K and M suffixes allowed,\n"
+    "                     e.g. 64K). Same as GREEN_STACK_SIZE.\n"
+    "  -h, --help         show this help and exit\n"
+    "\n"
+    "Environment: GREEN_PATCH_LIBRARY overrides where libgreen-patch.so is looked for.\n";
+
+[[noreturn]] void fail(const std::string& message) {
+  std::fprintf(stderr, "green-run: %s (see green-run --help)\n", message.c_str());
+  std::exit(2);
+}
+
+bool readable(const std::string& path) { return !path.empty() && ::access(path.c_str(), R_OK) == 0; }
+
+std::string self_directory() {
+  char path[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return ".";
+  path[n] = '\0';
+  std::string s(path);
+  return s.substr(0, s.rfind('/'));
+}
+
+std::string find_patch_library() {
+  if (const char* env = std::getenv("GREEN_PATCH_LIBRARY"); env != nullptr && *env != '\0') {
+    if (!readable(env)) fail(std::string("GREEN_PATCH_LIBRARY names a file that cannot be read: ") + env);
+    return env;
+  }
+  const std::string here = self_directory();
+  for (const std::string& candidate : {here + "/libgreen-patch.so", std::string(GREEN_PATCH_INSTALLED_LIBRARY)})
+    if (readable(candidate)) return candidate;
+  fail("cannot find libgreen-patch.so next to green-run or in " + std::string(GREEN_PATCH_INSTALLED_LIBRARY) +
+       "; set GREEN_PATCH_LIBRARY");
+}
+
+bool valid_size(const char* text) {
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(text, &end, 10);
+  if (end == text || v == 0) return false;
+  if (*end == 'K' || *end == 'k' || *end == 'M' || *end == 'm') ++end;
+  return *end == '\0';
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool threads = false;
+  const char* patch = nullptr;
+  const char* stack_size = nullptr;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg == "--threads") {
+      threads = true;
+    } else if (arg == "--patch" || arg == "--stack-size") {
+      if (i + 1 >= argc) fail(arg + " needs a value");
+      (arg == "--patch" ? patch : stack_size) = argv[++i];
+    } else if (arg.rfind("--patch=", 0) == 0) {
+      patch = argv[i] + 8;
+    } else if (arg.rfind("--stack-size=", 0) == 0) {
+      stack_size = argv[i] + 13;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      fail("unknown option '" + arg + "'");
+    } else {
+      break;
+    }
+  }
+  if (i >= argc) fail("no program to run");
+
+  if (patch != nullptr) {
+    unsigned families = 0;
+    char bad[64];
+    if (!green::patch::parse_families(patch, families, bad, sizeof(bad)))
+      fail(std::string("--patch: unknown family '") + bad + "' (known: socket, sleep, poll, dns, threads, all)");
+    ::setenv("GREEN_PATCH", patch, 1);
+  }
+  if (stack_size != nullptr) {
+    if (!valid_size(stack_size)) fail(std::string("--stack-size: not a size: '") + stack_size + "'");
+    ::setenv("GREEN_STACK_SIZE", stack_size, 1);
+  }
+  if (threads) ::setenv("GREEN_THREADS", "1", 1);
+  ::setenv("GREEN_RUN", "1", 1);
+
+  std::string preload = find_patch_library();
+  if (const char* existing = std::getenv("LD_PRELOAD"); existing != nullptr && *existing != '\0')
+    preload += std::string(":") + existing;
+  ::setenv("LD_PRELOAD", preload.c_str(), 1);
+
+  ::execvp(argv[i], argv + i);
+  std::fprintf(stderr, "green-run: cannot run '%s': %s\n", argv[i], std::strerror(errno));
+  return 127;
+}

@@ -1,0 +1,25 @@
+// The real libc functions behind the hooks, found with dlsym(RTLD_NEXT) on first use.
+//
+//   GREEN_REAL(read)(fd, buf, n)
+//
+// Each call site caches its pointer in an atomic, so a hook called before the library's
+// constructor ran (another library's start-up code) still reaches libc.
+#pragma once
+
+#include <atomic>
+
+namespace green::patch {
+// dlsym(RTLD_NEXT, name); prints a message naming the symbol and aborts if libc lacks it.
+void* next_symbol(const char* name) noexcept;
+}  // namespace green::patch
+
+#define GREEN_REAL(name)                                                                   \
+  ([]() noexcept {                                                                         \
+    static std::atomic<decltype(&::name)> cached{nullptr};                                 \
+    auto fn = cached.load(std::memory_order_acquire);                                      \
+    if (fn == nullptr) {                                                                   \
+      fn = reinterpret_cast<decltype(&::name)>(::green::patch::next_symbol(#name));        \
+      cached.store(fn, std::memory_order_release);                                         \
+    }                                                                                      \
+    return fn;                                                                             \
+  }())
