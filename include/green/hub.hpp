@@ -140,6 +140,17 @@ GreenletBase* blockable_greenlet() noexcept;
 // running greenlet and raise it at its next blocking call instead.
 void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill) noexcept;
 bool has_deferred_exception(const GreenletBase& self) noexcept;
+// Threads that green itself starts (thread pool workers, resolvers) must be real OS
+// threads even when the patch layer turns the program's pthreads into greenlets: create
+// them while a RealThreadScope is alive on the creating thread.
+class RealThreadScope {
+ public:
+  RealThreadScope() noexcept;
+  ~RealThreadScope();
+  RealThreadScope(const RealThreadScope&) = delete;
+  RealThreadScope& operator=(const RealThreadScope&) = delete;
+  static bool active() noexcept;
+};
 // Removes the deferred exception (to block once more without it); put it back after.
 std::exception_ptr take_deferred_exception(GreenletBase& self, bool& is_kill) noexcept;
 }  // namespace detail

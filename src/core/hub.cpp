@@ -352,6 +352,13 @@ void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill)
 
 bool has_deferred_exception(const GreenletBase& self) noexcept { return self.has_pending(); }
 
+namespace {
+thread_local int real_thread_scopes = 0;
+}
+RealThreadScope::RealThreadScope() noexcept { ++real_thread_scopes; }
+RealThreadScope::~RealThreadScope() { --real_thread_scopes; }
+bool RealThreadScope::active() noexcept { return real_thread_scopes > 0; }
+
 std::exception_ptr take_deferred_exception(GreenletBase& self, bool& is_kill) noexcept {
   is_kill = self.pending_is_kill_;
   self.pending_is_kill_ = false;
