@@ -85,7 +85,11 @@ StackConfig& StackConfig::get() {
 }
 
 StackPool::~StackPool() {
-  for (const Slab& slab : slabs_) ::munmap(slab.base, slab.bytes);
+  // exit() called inside a greenlet runs thread-exit cleanup on that greenlet's stack:
+  // never unmap the slab we are standing on.
+  char here;
+  for (const Slab& slab : slabs_)
+    if (&here < slab.base || &here >= slab.base + slab.bytes) ::munmap(slab.base, slab.bytes);
 }
 
 StackPool::SizeClass& StackPool::size_class(std::size_t size, std::size_t guard) {

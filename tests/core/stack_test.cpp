@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <green/green.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -69,6 +71,59 @@ TEST(Stacks, TenThousandConcurrentGreenletsWithSmallStacks) {
     }));
   green::joinall(gs);
   EXPECT_EQ(done, 10000);
+}
+
+}  // namespace
+
+namespace {
+
+std::size_t count_mappings() {
+  std::FILE* maps = std::fopen("/proc/self/maps", "r");
+  std::size_t lines = 0;
+  for (int c; (c = std::fgetc(maps)) != EOF;) lines += c == '\n';
+  std::fclose(maps);
+  return lines;
+}
+
+TEST(Stacks, HundredThousandGuardedStacksPastTheMprotectCap) {
+  // An mprotect guard splits a mapping and vm.max_map_count (65530) caps a process near
+  // 32k guarded stacks; MADV_GUARD_INSTALL guards cost no mapping.
+  constexpr int kCount = 100000;
+  const std::size_t before = count_mappings();
+  green::Event go;
+  std::vector<green::GreenletRef> gs;
+  gs.reserve(kCount);
+  for (int i = 0; i < kCount; ++i)
+    gs.push_back(green::spawn(green::SpawnOptions{.name = "", .stack_size = 16 * 1024}, [&] { go.wait(); }));
+  green::sleep(0);  // all of them started: each holds a guarded stack now
+  const std::size_t during = count_mappings();
+  go.set();
+  green::joinall(gs);
+  if (during - before > 2 * kCount / 3) GTEST_SKIP() << "this kernel has no MADV_GUARD_INSTALL (mprotect guards)";
+  EXPECT_LT(during - before, 2000u) << "guard pages should not cost a mapping each";
+}
+
+TEST(StacksDeathTest, DefaultSizeComesFromGreenStackSize) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  ::setenv("GREEN_STACK_SIZE", "96K", 1);
+  EXPECT_EXIT(
+      {
+        green::RawGreenlet g([] {});
+        std::exit(g.stack_size() == 96 * 1024 ? 0 : 1);
+      },
+      testing::ExitedWithCode(0), "");
+  ::unsetenv("GREEN_STACK_SIZE");
+}
+
+TEST(StacksDeathTest, ExitFromInsideAGreenletExitsCleanly) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        auto sleeper = green::spawn([] { green::sleep(10); });
+        green::spawn([] { std::exit(3); });
+        sleeper.join();
+      },
+      testing::ExitedWithCode(3), "");
 }
 
 }  // namespace
