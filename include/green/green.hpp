@@ -2,11 +2,13 @@
 #pragma once
 
 #include "green/async_result.hpp"
+#include "green/channel.hpp"
 #include "green/errors.hpp"
 #include "green/event.hpp"
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
 #include "green/iwait.hpp"
 #include "green/linkable.hpp"
+#include "green/queue.hpp"
 #include "green/raw_greenlet.hpp"
 #include "green/timeout.hpp"
