@@ -7,6 +7,7 @@
 #include "green/event.hpp"
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
+#include "green/hub_thread.hpp"
 #include "green/iwait.hpp"
 #include "green/linkable.hpp"
 #include "green/queue.hpp"
