@@ -352,8 +352,8 @@ class BasicQueue : protected QueueCore {
   // once the queue is closed and empty.
   T get(bool block = true, std::optional<double> timeout = {}) {
     const char* op = block ? "get" : "get_nowait";
-    std::optional<T> item = receive(Role::get, block, timeout, op);
-    if (!item) throw_queue_closed(names_, op);
+    std::optional<T> item;
+    if (!receive(Role::get, block, timeout, op, item)) throw_queue_closed(names_, op);
     return std::move(*item);
   }
   T get_nowait() { return get(false); }
@@ -398,7 +398,7 @@ class BasicQueue : protected QueueCore {
     T& operator*() const { return *item_; }
     iterator& operator++() {
       item_.reset();
-      if (std::optional<T> next = queue_->receive(Role::get, true, {}, "get")) item_.emplace(std::move(*next));
+      queue_->receive(Role::get, true, std::nullopt, "get", item_);
       return *this;
     }
     void operator++(int) { ++*this; }
@@ -425,8 +425,8 @@ class BasicQueue : protected QueueCore {
   T peek_impl(bool block, std::optional<double> timeout, const char* op)
     requires std::is_copy_constructible_v<T>
   {
-    std::optional<T> item = receive(Role::peek, block, timeout, op);
-    if (!item) throw_queue_closed(names_, op);
+    std::optional<T> item;
+    if (!receive(Role::peek, block, timeout, op, item)) throw_queue_closed(names_, op);
     return std::move(*item);
   }
 
@@ -488,24 +488,32 @@ class BasicQueue : protected QueueCore {
     }
   }
 
-  std::optional<T> take_locked(Role role) {
+  // Fills `out` (empty on entry) with the next item; false when there is none.
+  bool take_locked(Role role, std::optional<T>& out) {
     if (!store_.empty()) {
       if (role == Role::peek) {
-        if constexpr (std::is_copy_constructible_v<T>) return std::optional<T>(std::in_place, store_.front());
+        if constexpr (std::is_copy_constructible_v<T>) {
+          out.emplace(store_.front());
+          return true;
+        }
       }
-      std::optional<T> item(std::in_place, store_.pop());
+      out.emplace(store_.pop());
       if (putters_ > 0)
         refill_locked();
       else
         store_.shrink();
-      return item;
+      return true;
     }
-    if (role == Role::get && putters_ > 0 && notify_one_locked(Waiter::kNotified))
-      return std::optional<T>(std::in_place, std::move(*chosen().offered));  // rendezvous
-    return std::nullopt;
+    if (role == Role::get && putters_ > 0 && notify_one_locked(Waiter::kNotified)) {
+      out.emplace(std::move(*chosen().offered));  // rendezvous
+      return true;
+    }
+    return false;
   }
 
-  void send(T& item, bool block, std::optional<double> timeout, const char* op) {
+  // The timeout goes by reference: passed by value, its byte-sized flag is stored and
+  // reloaded as part of a word, a store-forwarding stall that cost a third of a hand-off.
+  void send(T& item, bool block, const std::optional<double>& timeout, const char* op) {
     {
       std::lock_guard guard(lock());
       if (!closed_.load(std::memory_order_relaxed) && offer_locked(item)) return;
@@ -551,22 +559,22 @@ class BasicQueue : protected QueueCore {
     throw_queue_full(names_, op, maxsize_, timeout);
   }
 
-  // nullopt: the queue is closed and empty.
-  std::optional<T> receive(Role role, bool block, std::optional<double> timeout, const char* op) {
+  // Fills `out` (empty on entry); false: the queue is closed and empty.
+  bool receive(Role role, bool block, const std::optional<double>& timeout, const char* op, std::optional<T>& out) {
     {
       std::lock_guard guard(lock());
-      if (std::optional<T> item = take_locked(role)) return item;
+      if (take_locked(role, out)) return true;
     }
-    if (closed()) return recheck_closed(role);
+    if (closed()) return recheck_closed(role, out);
     if (!block) throw_queue_empty(names_, op, std::nullopt);
     check_timeout(names_, op, timeout);
     Node node(*this, role, role == Role::get ? names_.get : names_.peek);
     {
       std::lock_guard guard(lock());
-      if (std::optional<T> item = take_locked(role)) return item;
+      if (take_locked(role, out)) return true;
       if (!closed_.load(std::memory_order_relaxed)) link_waiter_locked(node, role);
     }
-    if (!node.linked()) return recheck_closed(role);
+    if (!node.linked()) return recheck_closed(role, out);
     int reason;
     try {
       reason = node.waiter.wait(timeout);
@@ -580,16 +588,19 @@ class BasicQueue : protected QueueCore {
       std::lock_guard guard(lock());  // the putter may still be handing over
       unlink_waiter_locked(node, role);
     }
-    if (node.received) return std::move(node.received);
+    if (node.received) {
+      out.emplace(std::move(*node.received));
+      return true;
+    }
     if (node.error) std::rethrow_exception(node.error);
-    if (reason == kClosed) return recheck_closed(role);
+    if (reason == kClosed) return recheck_closed(role, out);
     throw_queue_empty(names_, op, timeout);
   }
 
   // Closed: an item given back by a killed getter may still be there to drain.
-  std::optional<T> recheck_closed(Role role) {
+  bool recheck_closed(Role role, std::optional<T>& out) {
     std::lock_guard guard(lock());
-    return take_locked(role);
+    return take_locked(role, out);
   }
 
   Store store_;
