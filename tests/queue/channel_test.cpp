@@ -146,10 +146,10 @@ TEST(Channel, HandOffAcrossOsThreads) {
   std::thread other([&] {
     for (auto& item : ch) sum += item;
   });
-  for (int i = 0; i < 200; ++i) ch.put(i, true, 10);
+  for (int i = 0; i < 1000; ++i) ch.put(i, true, 10);
   ch.close();
   other.join();
-  EXPECT_EQ(sum.load(), 199L * 200 / 2);
+  EXPECT_EQ(sum.load(), 999L * 1000 / 2);
 }
 
 }  // namespace

@@ -123,7 +123,7 @@ TEST(Queue, BoundedQueueHoldsBackTheProducer) {
   green::Queue<int> q(kMax);
   int produced = 0;
   auto producer = green::spawn([&] {
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 1000; ++i) {
       q.put(i);
       ++produced;
     }
@@ -343,11 +343,11 @@ TEST(Queue, PutFromAnotherThreadWakesAGetterHere) {
   green::Queue<int> q;
   std::thread other([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    for (int i = 0; i < 200; ++i) q.put(i);
+    for (int i = 0; i < 1000; ++i) q.put(i);
   });
   long sum = 0;
-  for (int i = 0; i < 200; ++i) sum += q.get(true, 10);
-  EXPECT_EQ(sum, 199 * 200 / 2);
+  for (int i = 0; i < 1000; ++i) sum += q.get(true, 10);
+  EXPECT_EQ(sum, 999 * 1000 / 2);
   other.join();
 }
 
@@ -355,11 +355,11 @@ TEST(Queue, GetFromAnotherThreadWakesAPutterHere) {
   green::Queue<int> q(2);
   std::atomic<long> sum{0};
   std::thread other([&] {
-    for (int i = 0; i < 200; ++i) sum += q.get(true, 10);  // blocks on that thread's own hub
+    for (int i = 0; i < 1000; ++i) sum += q.get(true, 10);  // blocks on that thread's own hub
   });
-  for (int i = 0; i < 200; ++i) q.put(i, true, 10);
+  for (int i = 0; i < 1000; ++i) q.put(i, true, 10);
   other.join();
-  EXPECT_EQ(sum.load(), 199 * 200 / 2);
+  EXPECT_EQ(sum.load(), 999 * 1000 / 2);
 }
 
 TEST(Queue, GreenletsOfTwoHubsShareAQueue) {
@@ -376,12 +376,12 @@ TEST(Queue, GreenletsOfTwoHubsShareAQueue) {
   std::vector<green::GreenletRef> producers;
   for (int p = 0; p < 10; ++p)
     producers.push_back(green::spawn([&, p] {
-      for (int i = 0; i < 100; ++i) q.put(p * 100 + i);
+      for (int i = 0; i < 500; ++i) q.put(p * 500 + i);
     }));
   green::joinall(producers, 30);
   q.close();
   consumer_thread.join();
-  EXPECT_EQ(sum.load(), 999L * 1000 / 2);
+  EXPECT_EQ(sum.load(), 4999L * 5000 / 2);
 }
 
 TEST(LifoQueue, LastInFirstOut) {
