@@ -27,8 +27,8 @@
 // PriorityQueue<T, Compare> returns the smallest item by Compare first (Python's order;
 // std::greater gives the largest) and equal items in insertion order; JoinableQueue<T>
 // adds task_done() and join(). peek() returns a copy of the next item without taking it.
-// T must be nothrow move constructible, so that a hand-off cannot fail half-way. Destroy
-// a queue only when nobody waits on it.
+// T must be nothrow move constructible, so that a hand-off cannot fail half-way, and
+// PriorityQueue's Compare must not throw. Destroy a queue only when nobody waits on it.
 #pragma once
 
 #include <algorithm>
