@@ -12,4 +12,5 @@
 #include "green/linkable.hpp"
 #include "green/queue.hpp"
 #include "green/raw_greenlet.hpp"
+#include "green/stack_census.hpp"
 #include "green/timeout.hpp"
