@@ -2,11 +2,17 @@
 #pragma once
 
 #include "green/async_result.hpp"
+#include "green/barrier.hpp"
+#include "green/condition.hpp"
 #include "green/errors.hpp"
 #include "green/event.hpp"
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
 #include "green/iwait.hpp"
 #include "green/linkable.hpp"
+#include "green/local.hpp"
+#include "green/lock.hpp"
 #include "green/raw_greenlet.hpp"
+#include "green/semaphore.hpp"
 #include "green/timeout.hpp"
+#include "green/timer.hpp"
