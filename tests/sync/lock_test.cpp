@@ -296,4 +296,27 @@ TEST(RLock, TimeoutAndEnclosingTimeout) {
   EXPECT_FALSE(lock.locked());
 }
 
+TEST(Lock, AGreenletThatCaughtAKillCanStillBeHandedTheLock) {
+  // The kill was delivered and handled: later hand-offs must reach the greenlet.
+  green::Lock lock;
+  green::Event waiting;
+  auto survivor = green::spawn([&] {
+    try {
+      green::sleep(10);
+    } catch (const green::GreenletExit&) {
+    }
+    waiting.set();
+    return lock.acquire(true, 5);
+  });
+  settle();
+  lock.acquire();
+  survivor.kill(false);
+  waiting.wait();
+  settle();
+  lock.release();
+  EXPECT_TRUE(survivor.get());
+  EXPECT_TRUE(lock.locked());
+  lock.release();
+}
+
 }  // namespace
