@@ -8,7 +8,8 @@
 //
 // Like Python's Timer (a thread) and like green::Greenlet handles, destroying the Timer
 // object does not cancel it: a started timer fires whether or not anybody keeps the
-// object. An exception thrown by the function is reported like any greenlet's.
+// object. An exception thrown by the function is printed on stderr (threading.excepthook's
+// default), whether or not anybody joins the timer.
 #pragma once
 
 #include <functional>

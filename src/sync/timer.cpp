@@ -1,5 +1,6 @@
 #include "green/timer.hpp"
 
+#include <cstdio>
 #include <stdexcept>
 
 namespace green {
@@ -21,7 +22,17 @@ void Timer::start() {
         state.fn = nullptr;  // what it captured dies with the call, not with the last handle
       }
     } finish{*state};
-    if (!state->finished.wait(state->interval)) state->fn();
+    if (state->finished.wait(state->interval)) return;
+    // Like threading.excepthook: report it here, whether or not somebody joins the timer.
+    try {
+      state->fn();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "green: the function of a Timer threw: %s\n", e.what());
+    } catch (const GreenletExit&) {
+      throw;
+    } catch (...) {
+      std::fprintf(stderr, "green: the function of a Timer threw an exception not derived from std::exception\n");
+    }
   });
 }
 
