@@ -56,7 +56,7 @@ class Condition : public Linkable {
   void notify_all();
 
  private:
-  bool is_owned() const noexcept { return lock_ ? lock_->locked() : rlock_->is_owned(); }
+  bool is_owned() const { return lock_ ? lock_->locked() : rlock_->is_owned(); }
   void check_owned(const char* what) const;
 
   RLock own_;

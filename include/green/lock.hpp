@@ -29,6 +29,16 @@
 
 namespace green {
 
+namespace detail {
+// The running greenlet, read inline from the switch state (RawGreenlet::current() is a
+// call into the library): RLock compares it on every acquire and release.
+inline const RawGreenlet* running_greenlet() {
+  const SwitchState* ts = tls_switch_state;
+  return ts != nullptr ? ts->current : &RawGreenlet::current();
+}
+[[noreturn]] void throw_rlock_not_owned(bool held_by_another);
+}  // namespace detail
+
 class Lock {
  public:
   Lock() noexcept : permits_(1) {}
@@ -66,14 +76,32 @@ class RLock {
   RLock(const RLock&) = delete;
   RLock& operator=(const RLock&) = delete;
 
-  bool acquire(bool blocking = true, std::optional<double> timeout = {});
+  bool acquire(bool blocking = true, std::optional<double> timeout = {}) {
+    detail::check_acquire_args(blocking, timeout, "RLock.acquire");
+    const RawGreenlet* me = detail::running_greenlet();
+    if (owner_.load(std::memory_order_relaxed) == me) {
+      ++count_;
+      return true;
+    }
+    if (!permits_.try_take() && !permits_.take(blocking, timeout, "RLock.acquire")) return false;
+    owner_.store(me, std::memory_order_relaxed);
+    count_ = 1;
+    return true;
+  }
   // std::logic_error unless the calling greenlet holds the lock.
-  void release();
+  void release() {
+    const RawGreenlet* owner = owner_.load(std::memory_order_relaxed);
+    if (owner != detail::running_greenlet()) [[unlikely]]
+      detail::throw_rlock_not_owned(owner != nullptr);
+    if (--count_ > 0) return;
+    owner_.store(nullptr, std::memory_order_relaxed);
+    permits_.give();
+  }
   bool locked() const noexcept { return owner_.load(std::memory_order_acquire) != nullptr; }
   // Whether the calling greenlet holds it.
-  bool is_owned() const noexcept { return owner_.load(std::memory_order_relaxed) == &RawGreenlet::current(); }
+  bool is_owned() const { return owner_.load(std::memory_order_relaxed) == detail::running_greenlet(); }
   // How many times the calling greenlet holds it (0 if it does not).
-  std::size_t count() const noexcept { return is_owned() ? count_ : 0; }
+  std::size_t count() const { return is_owned() ? count_ : 0; }
 
   void lock() { acquire(); }
   bool try_lock() { return acquire(false); }

@@ -4,28 +4,12 @@
 
 namespace green {
 
-bool RLock::acquire(bool blocking, std::optional<double> timeout) {
-  detail::check_acquire_args(blocking, timeout, "RLock.acquire");
-  const RawGreenlet* me = &RawGreenlet::current();
-  if (owner_.load(std::memory_order_relaxed) == me) {
-    ++count_;
-    return true;
-  }
-  if (!permits_.try_take() && !permits_.take(blocking, timeout, "RLock.acquire")) return false;
-  owner_.store(me, std::memory_order_relaxed);
-  count_ = 1;
-  return true;
+namespace detail {
+void throw_rlock_not_owned(bool held_by_another) {
+  throw std::logic_error(held_by_another ? "green::RLock::release: the lock is held by another greenlet"
+                                         : "green::RLock::release: the lock is not held");
 }
-
-void RLock::release() {
-  const RawGreenlet* owner = owner_.load(std::memory_order_relaxed);
-  if (owner != &RawGreenlet::current())
-    throw std::logic_error(owner == nullptr ? "green::RLock::release: the lock is not held"
-                                            : "green::RLock::release: the lock is held by another greenlet");
-  if (--count_ > 0) return;
-  owner_.store(nullptr, std::memory_order_relaxed);
-  permits_.give();
-}
+}  // namespace detail
 
 std::size_t RLock::release_all() {
   const std::size_t saved = count_;
@@ -36,7 +20,7 @@ std::size_t RLock::release_all() {
 
 void RLock::acquire_restore(std::size_t count) {
   std::exception_ptr interrupted = permits_.take_through("Condition.wait (re-acquiring its RLock)");
-  owner_.store(&RawGreenlet::current(), std::memory_order_relaxed);
+  owner_.store(detail::running_greenlet(), std::memory_order_relaxed);
   count_ = count;
   if (interrupted) std::rethrow_exception(interrupted);
 }
