@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 namespace green {
@@ -70,8 +71,12 @@ template <class T>
 class Local : detail::LocalBase {
  public:
   Local() requires std::default_initializable<T> = default;
-  // `init` makes each greenlet's first value.
-  explicit Local(std::function<T()> init) : init_(std::move(init)) {}
+  // `init` makes each greenlet's first value. std::invalid_argument if it is empty and T
+  // cannot be default-constructed.
+  explicit Local(std::function<T()> init) : init_(std::move(init)) {
+    if constexpr (!std::default_initializable<T>)
+      if (!init_) throw std::invalid_argument("green::Local: the init function is empty");
+  }
 
   // The calling greenlet's value, created on first use.
   T& get() {

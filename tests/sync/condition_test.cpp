@@ -215,4 +215,13 @@ TEST(Condition, NotifyFromAnotherThreadWakesTheWaiter) {
   EXPECT_FALSE(lock.locked());
 }
 
+TEST(Condition, LoopExitStillLeavesTheLockHeld) {
+  // Nothing could ever notify: the wait ends with LoopExit, and the guard's unlock stays valid.
+  green::Lock lock;
+  green::Condition cond(lock);
+  std::unique_lock guard(cond);
+  EXPECT_THROW(cond.wait(), green::LoopExit);
+  EXPECT_TRUE(lock.locked());
+}
+
 }  // namespace

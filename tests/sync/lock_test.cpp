@@ -319,4 +319,28 @@ TEST(Lock, AGreenletThatCaughtAKillCanStillBeHandedTheLock) {
   lock.release();
 }
 
+TEST(Lock, ExcludesGreenletsOfSeveralOsThreads) {
+  green::Lock lock;
+  long counter = 0;  // plain: the Lock alone orders the accesses
+  auto work = [&] {
+    std::vector<green::GreenletRef> gs;
+    for (int g = 0; g < 20; ++g)
+      gs.push_back(green::spawn([&] {
+        for (int i = 0; i < 100; ++i) {
+          std::lock_guard guard(lock);
+          const long seen = counter;
+          if (i % 10 == 0) green::sleep(0);
+          counter = seen + 1;
+        }
+      }));
+    green::joinall(gs);
+  };
+  std::thread a(work), b(work);
+  work();
+  a.join();
+  b.join();
+  EXPECT_EQ(counter, 3 * 20 * 100);
+  EXPECT_FALSE(lock.locked());
+}
+
 }  // namespace
