@@ -2,7 +2,9 @@
 #pragma once
 
 #include "green/async_result.hpp"
+#include "green/barrier.hpp"
 #include "green/channel.hpp"
+#include "green/condition.hpp"
 #include "green/errors.hpp"
 #include "green/event.hpp"
 #include "green/greenlet.hpp"
@@ -10,7 +12,11 @@
 #include "green/hub_thread.hpp"
 #include "green/iwait.hpp"
 #include "green/linkable.hpp"
+#include "green/local.hpp"
+#include "green/lock.hpp"
 #include "green/queue.hpp"
 #include "green/raw_greenlet.hpp"
+#include "green/semaphore.hpp"
 #include "green/stack_census.hpp"
 #include "green/timeout.hpp"
+#include "green/timer.hpp"
