@@ -7,6 +7,7 @@
 #include "green/greenlet.hpp"
 #include "green/group.hpp"
 #include "green/hub.hpp"
+#include "green/hub_thread.hpp"
 #include "green/iwait.hpp"
 #include "green/linkable.hpp"
 #include "green/pool.hpp"
