@@ -63,9 +63,6 @@ std::size_t default_threadpool_size() {
 // lock: neither goes through pthread, so the patch layer's --threads mode, which makes
 // pthread mutexes greenlet-aware on hub threads, cannot change how the pool synchronises.
 struct ThreadPool::Impl {
-  // The idle count includes every worker from just before it is created until after it
-  // is joined, except while it runs a job: a hub deciding LoopExit then never counts a
-  // parked worker as a thread that could wake it.
   explicit Impl(std::size_t maxsize) : maxsize(maxsize) {}
 
   const std::size_t maxsize;
@@ -77,6 +74,7 @@ struct ThreadPool::Impl {
   std::size_t available = 0;  // workers not running a job (looking for one or asleep)
   std::size_t sleeping = 0;
   bool stopping = false;
+  int reported_idle = 0;      // this pool's share of detail::idle_green_threads
   std::vector<std::thread> workers;
   std::vector<std::thread::id> worker_ids;
 
@@ -93,6 +91,16 @@ struct ThreadPool::Impl {
     }
   } idle;
 
+  // A hub deciding LoopExit counts the other threads that could still wake it and
+  // ignores detail::idle_green_threads. A worker is idle when it runs no job and no
+  // queued job is about to be taken by it: max(0, available - queued). Every worker
+  // counts (as idle or not) from just before it is created until after it is joined.
+  // Call with `lock` held after changing available, queued or started.
+  void update_idle() noexcept {
+    const int idle = available > queued ? static_cast<int>(available - queued) : 0;
+    detail::idle_green_threads.fetch_add(idle - reported_idle, std::memory_order_acq_rel);
+    reported_idle = idle;
+  }
   void worker_main() noexcept;
   void finish(detail::PoolJob* job) noexcept;
   void fail_all(detail::PoolJob* jobs, const std::exception_ptr& error) noexcept {
@@ -126,13 +134,13 @@ void ThreadPool::Impl::worker_main() noexcept {
     if (head == nullptr) tail = nullptr;
     --queued;
     --available;
-    detail::idle_green_threads.fetch_sub(1, std::memory_order_acq_rel);
+    update_idle();
     guard.unlock();
     job->run();
     finish(job);
     guard.lock();
-    detail::idle_green_threads.fetch_add(1, std::memory_order_acq_rel);
     ++available;
+    update_idle();
   }
 }
 
@@ -173,15 +181,11 @@ bool ThreadPool::join(std::optional<double> timeout) {
 
 void ThreadPool::enqueue(std::unique_ptr<detail::PoolJob> job) {
   Impl& impl = *impl_;
-  // The hub that will wait for the result, if the caller has one (a plain thread has none
-  // and gets no LoopExit protection it could not use anyway).
-  Hub* hub = nullptr;
-  if (detail::ThreadState* ts = detail::ThreadState::get_if_exists(); ts != nullptr && ts->hub) hub = ts->hub.get();
-  if (hub != nullptr) {
-    if (!hub->threadpool_) hub->threadpool_ = std::make_shared<detail::HubPoolState>();
-    auto& state = *static_cast<detail::HubPoolState*>(hub->threadpool_.get());
-    job->hub = state.link_for(*hub);
-  }
+  // The caller's hub, which will wait for the result (created now if the thread has none
+  // yet: a get() right after would create it anyway, too late to count the job).
+  Hub& hub = Hub::current();
+  if (!hub.threadpool_) hub.threadpool_ = std::make_shared<detail::HubPoolState>();
+  job->hub = static_cast<detail::HubPoolState*>(hub.threadpool_.get())->link_for(hub);
 
   bool start_worker = false;
   bool wake = false;
@@ -189,7 +193,7 @@ void ThreadPool::enqueue(std::unique_ptr<detail::PoolJob> job) {
     std::lock_guard guard(impl.lock);
     if (impl.stopping) throw std::logic_error("green::ThreadPool: submit after shutdown");
     impl.pending.fetch_add(1, std::memory_order_acq_rel);
-    if (hub != nullptr) hub->add_external_work();
+    hub.add_external_work();
     detail::PoolJob* raw = job.release();
     if (impl.tail != nullptr)
       impl.tail->next = raw;
@@ -202,11 +206,11 @@ void ThreadPool::enqueue(std::unique_ptr<detail::PoolJob> job) {
     if (impl.queued > impl.available && impl.started < impl.maxsize) {
       ++impl.started;
       ++impl.available;
-      detail::idle_green_threads.fetch_add(1, std::memory_order_acq_rel);
       start_worker = true;
     } else if (impl.sleeping > 0) {
       wake = true;
     }
+    impl.update_idle();
   }
   if (wake) impl.wake_one();
   if (!start_worker) return;
@@ -225,12 +229,12 @@ void ThreadPool::enqueue(std::unique_ptr<detail::PoolJob> job) {
       std::lock_guard guard(impl.lock);
       --impl.started;
       --impl.available;
-      detail::idle_green_threads.fetch_sub(1, std::memory_order_acq_rel);
       if (impl.started == 0) {
         failed = impl.head;
         impl.head = impl.tail = nullptr;
         impl.queued = 0;
       }
+      impl.update_idle();
     }
     impl.fail_all(failed, error);
   }
@@ -251,6 +255,7 @@ void ThreadPool::shutdown() noexcept {
     cancelled = impl.head;
     impl.head = impl.tail = nullptr;
     impl.queued = 0;
+    impl.update_idle();
     workers.swap(impl.workers);
   }
   impl.fail_all(cancelled, std::make_exception_ptr(CancelledError(
@@ -260,7 +265,10 @@ void ThreadPool::shutdown() noexcept {
   detail::RealThreadScope real_thread;
   for (std::thread& worker : workers) {
     worker.join();
-    detail::idle_green_threads.fetch_sub(1, std::memory_order_acq_rel);
+    std::lock_guard guard(impl.lock);
+    --impl.available;
+    --impl.started;
+    impl.update_idle();
   }
 }
 
