@@ -4,6 +4,8 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <pthread.h>
+
 #include <mutex>
 #include <string>
 #include <thread>
@@ -62,6 +64,10 @@ std::size_t default_threadpool_size() {
 // Workers sleep on a futex word (std::atomic::wait) and the queue is guarded by a spin
 // lock: neither goes through pthread, so the patch layer's --threads mode, which makes
 // pthread mutexes greenlet-aware on hub threads, cannot change how the pool synchronises.
+namespace {
+thread_local bool in_worker = false;  // this thread is running a pool job
+}  // namespace
+
 struct ThreadPool::Impl {
   explicit Impl(std::size_t maxsize) : maxsize(maxsize) {}
 
@@ -77,6 +83,17 @@ struct ThreadPool::Impl {
   int reported_idle = 0;      // this pool's share of detail::idle_green_threads
   std::vector<std::thread> workers;
   std::vector<std::thread::id> worker_ids;
+  detail::PoolJob* running = nullptr;  // for fork(): what the child must cancel
+
+  // Every pool, so fork() can hold their locks across the fork and reset them in the child.
+  static detail::SpinLock registry_lock;
+  static Impl* registry;
+  Impl* registry_prev = nullptr;
+  Impl* registry_next = nullptr;
+  static void before_fork() noexcept;
+  static void after_fork_in_parent() noexcept;
+  static void after_fork_in_child() noexcept;
+  void reset_in_child() noexcept;
 
   std::atomic<std::uint32_t> signal{0};  // the futex word sleeping workers wait on
   std::atomic<std::size_t> pending{0};   // queued + running
@@ -132,16 +149,71 @@ void ThreadPool::Impl::worker_main() noexcept {
     detail::PoolJob* job = head;
     head = job->next;
     if (head == nullptr) tail = nullptr;
+    job->prev = nullptr;
+    job->next = running;
+    if (running != nullptr) running->prev = job;
+    running = job;
     --queued;
     --available;
     update_idle();
     guard.unlock();
+    in_worker = true;
     job->run();
+    in_worker = false;
+    guard.lock();
+    (job->prev != nullptr ? job->prev->next : running) = job->next;
+    if (job->next != nullptr) job->next->prev = job->prev;
+    guard.unlock();
     finish(job);
     guard.lock();
     ++available;
     update_idle();
   }
+}
+
+detail::SpinLock ThreadPool::Impl::registry_lock;
+ThreadPool::Impl* ThreadPool::Impl::registry = nullptr;
+
+void ThreadPool::Impl::before_fork() noexcept {
+  registry_lock.lock();
+  for (Impl* impl = registry; impl != nullptr; impl = impl->registry_next) impl->lock.lock();
+}
+
+void ThreadPool::Impl::after_fork_in_parent() noexcept {
+  for (Impl* impl = registry; impl != nullptr; impl = impl->registry_next) impl->lock.unlock();
+  registry_lock.unlock();
+}
+
+void ThreadPool::Impl::after_fork_in_child() noexcept {
+  const bool from_a_job = in_worker;  // the child will exec: leave everything alone
+  for (Impl* impl = registry; impl != nullptr; impl = impl->registry_next) {
+    if (!from_a_job) impl->reset_in_child();
+    impl->lock.unlock();
+  }
+  registry_lock.unlock();
+}
+
+void ThreadPool::Impl::reset_in_child() noexcept {
+  // The workers do not exist here: forget them without joining (destroying a joinable
+  // std::thread would terminate), and fail what they held. Called with `lock` held.
+  new std::vector<std::thread>(std::move(workers));  // deliberately leaked
+  workers.clear();
+  worker_ids.clear();
+  started = available = sleeping = queued = 0;
+  update_idle();
+  detail::PoolJob* orphans = head;
+  head = tail = nullptr;
+  for (detail::PoolJob* job = running; job != nullptr;) {
+    detail::PoolJob* next = job->next;
+    job->next = orphans;
+    orphans = job;
+    job = next;
+  }
+  running = nullptr;
+  lock.unlock();
+  fail_all(orphans, std::make_exception_ptr(CancelledError(
+                        "green::ThreadPool: job cancelled: the process forked; the job belongs to the parent")));
+  lock.lock();
 }
 
 void ThreadPool::Impl::finish(detail::PoolJob* job) noexcept {
@@ -157,11 +229,25 @@ void ThreadPool::Impl::finish(detail::PoolJob* job) noexcept {
 
 ThreadPool::ThreadPool(std::size_t maxsize) {
   if (maxsize < 1) throw std::invalid_argument("green::ThreadPool: maxsize must be >= 1, got 0");
+  static const bool fork_handlers = [] {
+    return ::pthread_atfork(&Impl::before_fork, &Impl::after_fork_in_parent, &Impl::after_fork_in_child) == 0;
+  }();
+  (void)fork_handlers;
   impl_ = std::make_unique<Impl>(maxsize);
   impl_->idle.impl = impl_.get();
+  std::lock_guard guard(Impl::registry_lock);
+  impl_->registry_next = Impl::registry;
+  if (Impl::registry != nullptr) Impl::registry->registry_prev = impl_.get();
+  Impl::registry = impl_.get();
 }
 
-ThreadPool::~ThreadPool() { shutdown(); }
+ThreadPool::~ThreadPool() {
+  shutdown();
+  std::lock_guard guard(Impl::registry_lock);
+  Impl& impl = *impl_;
+  (impl.registry_prev != nullptr ? impl.registry_prev->registry_next : Impl::registry) = impl.registry_next;
+  if (impl.registry_next != nullptr) impl.registry_next->registry_prev = impl.registry_prev;
+}
 
 std::size_t ThreadPool::maxsize() const noexcept { return impl_->maxsize; }
 
