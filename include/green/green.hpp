@@ -12,6 +12,7 @@
 #include "green/linkable.hpp"
 #include "green/pool.hpp"
 #include "green/raw_greenlet.hpp"
+#include "green/stack_census.hpp"
 #include "green/thread_pool.hpp"
 #include "green/timeout.hpp"
 #include "green/wait.hpp"
