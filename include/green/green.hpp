@@ -2,6 +2,7 @@
 #pragma once
 
 #include "green/async_result.hpp"
+#include "green/channel.hpp"
 #include "green/errors.hpp"
 #include "green/event.hpp"
 #include "green/greenlet.hpp"
@@ -11,6 +12,7 @@
 #include "green/iwait.hpp"
 #include "green/linkable.hpp"
 #include "green/pool.hpp"
+#include "green/queue.hpp"
 #include "green/raw_greenlet.hpp"
 #include "green/stack_census.hpp"
 #include "green/thread_pool.hpp"
