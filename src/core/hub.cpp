@@ -300,6 +300,9 @@ void Hub::wait_for_events() {
     ev_unref(loop_);
     return;
   }
+  // A thread may have posted to us and then gone idle since the check above: its post
+  // happened before its idle count went up, so reading the count saw the post too.
+  if (inbox_pending_.load(std::memory_order_acquire)) return;
   raise_loop_exit_in_main();
 }
 
