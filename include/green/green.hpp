@@ -10,3 +10,4 @@
 #include "green/linkable.hpp"
 #include "green/raw_greenlet.hpp"
 #include "green/timeout.hpp"
+#include "green/wait.hpp"
