@@ -1,10 +1,9 @@
 // The dns family: getaddrinfo, getnameinfo, gethostbyname, gethostbyname_r.
 //
 // glibc resolves names through its own internal calls, which no hook sees, so in a
-// greenlet the real function runs on another OS thread (a real one, even under
-// --threads) while the greenlet waits cooperatively, as gevent's threaded resolver does.
-// Each call gets a thread of its own; the result is copied back into the caller's
-// buffers. A kill during the wait fails the call (EAI_SYSTEM with errno EINTR, or
+// greenlet the real function runs on the hub's thread pool (real OS threads, even under
+// --threads; GREEN_THREADPOOL_SIZE of them) while the greenlet waits cooperatively, as
+// gevent's threaded resolver does. The result is copied back into the caller's buffers. A kill during the wait fails the call (EAI_SYSTEM with errno EINTR, or
 // NETDB_INTERNAL for the gethostbyname family); the resolver thread then frees what it
 // found. gethostbyname's result lives in storage per OS thread, shared by that thread's
 // greenlets, as it is shared by a program's calls in C: copy it before the next call.
@@ -17,13 +16,13 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "config.hpp"
 #include "green/errors.hpp"
 #include "green/hub.hpp"
 #include "green/linkable.hpp"
+#include "green/thread_pool.hpp"
 #include "real.hpp"
 
 namespace green::patch {
@@ -38,7 +37,7 @@ class Job : public Linkable {
   virtual void work() noexcept = 0;
   virtual void discard() noexcept {}
 
-  void run_and_finish(Hub& hub) noexcept {
+  void run_and_finish() noexcept {
     work();
     bool abandoned = false;
     {
@@ -50,7 +49,6 @@ class Job : public Linkable {
         abandoned = true;
     }
     if (abandoned) discard();
-    hub.remove_external_work();
   }
   // The waiter gives up; false when the result arrived first (then it is the waiter's).
   bool abandon() noexcept {
@@ -63,17 +61,14 @@ class Job : public Linkable {
   std::atomic<int> state_{kRunning};
 };
 
-// Runs the job on a new real thread and waits for it cooperatively. Returns whether the
-// result is the caller's (false: killed first; the error is kept for the next green::
+// Runs the job on the hub's thread pool and waits for it cooperatively. Returns whether
+// the result is the caller's (false: killed first; the error is kept for the next green::
 // call). Never throws.
 bool resolve_off_thread(GreenletBase& self, std::shared_ptr<Job> job) noexcept {
-  Hub& hub = get_hub();
-  hub.add_external_work();
   try {
-    detail::RealThreadScope real_thread;
-    std::thread([job, &hub] { job->run_and_finish(hub); }).detach();
+    get_hub().threadpool().spawn([job] { job->run_and_finish(); });
   } catch (...) {
-    job->run_and_finish(hub);  // no thread to be had: resolve here, blocking
+    job->run_and_finish();  // no worker to be had: resolve here, blocking
     return true;
   }
   bool kept_is_kill = false;

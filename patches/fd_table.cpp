@@ -12,6 +12,7 @@
 
 #include "green/errors.hpp"
 #include "green/hub.hpp"
+#include "green/wait.hpp"
 #include "real.hpp"
 
 namespace green::patch {
@@ -68,12 +69,10 @@ void FdEntry::copy_from(const FdEntry& other) noexcept {
 }
 
 void FdEntry::reset() noexcept {
-  std::lock_guard guard(lock());
   kind_.store(FdKind::none, std::memory_order_release);
   user_nonblock_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(0, std::memory_order_relaxed);
   send_timeout_us_.store(0, std::memory_order_relaxed);
-  notify_all_locked(kClosed);
 }
 
 FdEntry* find_fd(int fd) noexcept {
@@ -109,11 +108,16 @@ FdEntry* fd_entry(int fd) noexcept {
 }
 
 void manage_fd(int fd, FdKind kind, bool user_nonblock) noexcept {
-  if (FdEntry* e = fd_entry(fd)) e->manage(kind, user_nonblock);
+  if (FdEntry* e = fd_entry(fd)) {
+    e->manage(kind, user_nonblock);
+    fd_opened(fd);
+  }
 }
 
 void forget_fd(int fd) noexcept {
-  if (FdEntry* e = find_fd(fd); e != nullptr && (e->managed() || e->has_links())) e->reset();
+  // Waiters on any descriptor (a poll on an inherited fd included) learn it is gone.
+  fd_closing(fd, EBADF);
+  if (FdEntry* e = find_fd(fd); e != nullptr && e->managed()) e->reset();
 }
 
 void copy_fd(int from, int to) noexcept {
@@ -122,7 +126,10 @@ void copy_fd(int from, int to) noexcept {
     forget_fd(to);
     return;
   }
-  if (FdEntry* target = fd_entry(to)) target->copy_from(*source);
+  if (FdEntry* target = fd_entry(to)) {
+    target->copy_from(*source);
+    fd_opened(to);
+  }
 }
 
 double monotonic_now() noexcept {
@@ -131,72 +138,27 @@ double monotonic_now() noexcept {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
 
-namespace {
-
-// Linked to the fd's entry while a greenlet waits on it, so that close can wake it.
-class FdWait final : public LinkNode {
- public:
-  FdWait(Waiter& waiter, ev_io& io, Hub& hub) noexcept : waiter_(waiter), io_(io), hub_(hub) {}
-  bool notify(int reason) noexcept override {
-    // Closed under us: on our own thread stop the watcher now, before the fd number is
-    // reused; from another thread the waiter stops it when it wakes.
-    if (hub_.is_current_thread()) ev_io_stop(hub_.loop(), &io_);
-    return waiter_.notify(reason);
-  }
-
- private:
-  Waiter& waiter_;
-  ev_io& io_;
-  Hub& hub_;
-};
-
-}  // namespace
-
-WaitResult wait_fd(GreenletBase& self, int fd, FdEntry& entry, WaitFor what, std::optional<double> timeout,
+WaitResult wait_fd(GreenletBase& self, int fd, WaitFor what, std::optional<double> timeout,
                    bool* timeout_error) noexcept {
-  // A kill delivered earlier and not yet raised would end this wait at once: a C retry
-  // loop would spin. Wait without it, then keep it for the next green:: call.
   bool kept_is_kill = false;
   std::exception_ptr kept;
   if (detail::has_deferred_exception(self)) kept = detail::take_deferred_exception(self, kept_is_kill);
+  const WaitStatus status =
+      wait_fd_noexcept(fd, what == WaitFor::read ? kReadable : kWritable, timeout, /*exclusive=*/false);
   WaitResult result = WaitResult::interrupted;
-  try {
-    Hub& hub = get_hub();
-    Waiter waiter("fd wait");
-    ev_io io;
-    ev_io_init(&io, [](struct ev_loop* loop, ev_io* w, int) {
-      ev_io_stop(loop, w);
-      static_cast<Waiter*>(w->data)->notify(Waiter::kNotified);
-    }, fd, what == WaitFor::read ? EV_READ : EV_WRITE);
-    io.data = &waiter;
-    FdWait node(waiter, io, hub);
-    entry.link(node);
-    struct Cleanup {
-      Hub& hub;
-      ev_io& io;
-      FdEntry& entry;
-      FdWait& node;
-      ~Cleanup() {
-        ev_io_stop(hub.loop(), &io);
-        entry.unlink(node);
-      }
-    } cleanup{hub, io, entry, node};
-    if (!entry.managed()) {
-      result = WaitResult::closed;  // closed between the caller's check and the link
-    } else {
-      ev_io_start(hub.loop(), &io);
-      const int reason = waiter.wait(timeout);
-      result = reason == Waiter::kTimedOut ? WaitResult::timed_out
-               : reason == FdEntry::kClosed ? WaitResult::closed
-                                            : WaitResult::ready;
+  switch (status.result) {
+    case green::WaitResult::ready: result = WaitResult::ready; break;
+    case green::WaitResult::timed_out: result = WaitResult::timed_out; break;
+    case green::WaitResult::cancelled: result = status.error == EBADF ? WaitResult::closed : WaitResult::failed; break;
+    case green::WaitResult::busy: result = WaitResult::failed; break;
+    case green::WaitResult::interrupted: {
+      // Tell a Timeout from a kill, and keep it.
+      bool is_kill = false;
+      std::exception_ptr error = detail::take_deferred_exception(self, is_kill);
+      if (timeout_error != nullptr) *timeout_error = !is_kill;
+      detail::defer_exception(self, std::move(error), is_kill);
+      break;
     }
-  } catch (const GreenletExit&) {
-    detail::defer_exception(self, std::current_exception(), true);
-  } catch (const TimeoutError&) {
-    if (timeout_error != nullptr) *timeout_error = true;
-    detail::defer_exception(self, std::current_exception(), false);
-  } catch (...) {
-    detail::defer_exception(self, std::current_exception(), false);
   }
   if (kept) detail::defer_exception(self, std::move(kept), kept_is_kill);
   return result;

@@ -14,24 +14,27 @@
 // fd number (no cap; sized on demand, not from RLIMIT_NOFILE at start-up). Chunks are
 // never freed, so a lookup from any thread is two loads and needs no lock.
 //
-// Each entry is also a Linkable: greenlets waiting on the fd link an FdWait node to it, and
-// close (or a dup2 over it) wakes them with EBADF before the descriptor really goes away.
+// Waiting uses the io layer's per-fd waiter table (green/wait.hpp): a managed descriptor is
+// announced with fd_opened when a hook creates it (its waits then skip libev's epoll_ctl
+// per wait) and with fd_closing before close or a dup2 over it, which wakes every greenlet
+// waiting on it with EBADF before the descriptor really goes away.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <optional>
 
-#include "green/linkable.hpp"
+
+namespace green {
+class GreenletBase;
+}
 
 namespace green::patch {
 
 enum class FdKind : std::uint8_t { none = 0, socket, pipe };
 
-class FdEntry final : public Linkable {
+class FdEntry {
  public:
-  static constexpr int kClosed = 2;  // the Waiter reason a close delivers
-
   FdKind kind() const noexcept { return kind_.load(std::memory_order_acquire); }
   bool managed() const noexcept { return kind() != FdKind::none; }
   bool user_nonblock() const noexcept { return user_nonblock_.load(std::memory_order_relaxed); }
@@ -44,12 +47,7 @@ class FdEntry final : public Linkable {
 
   void manage(FdKind kind, bool user_nonblock) noexcept;
   void copy_from(const FdEntry& other) noexcept;
-  // Forgets the descriptor and wakes everyone waiting on it with kClosed.
   void reset() noexcept;
-
-  // For FdWait: link/unlink under the entry's lock.
-  using Linkable::link;
-  using Linkable::unlink;
 
  private:
   static std::optional<double> decode(const std::atomic<std::int64_t>& us) noexcept {
@@ -82,13 +80,15 @@ void forget_fd(int fd) noexcept;
 void copy_fd(int from, int to) noexcept;
 
 // What a cooperative wait on a descriptor ended with.
-enum class WaitResult { ready, timed_out, closed, interrupted };
+enum class WaitResult { ready, timed_out, closed, interrupted, failed /* no memory */ };
 enum class WaitFor { read, write };
 
 // Waits in the calling greenlet until `fd` is readable/writable, `timeout` passes, another
 // greenlet closes it, or a kill/Timeout arrives (then kept with detail::defer_exception:
-// `timeout_error` tells a green::Timeout from a kill). Never throws.
-WaitResult wait_fd(GreenletBase& self, int fd, FdEntry& entry, WaitFor what, std::optional<double> timeout,
+// `timeout_error` tells a green::Timeout from a kill). A kill already pending does not end
+// the wait at once: a C retry loop would spin on EINTR; it waits and the kill stays kept
+// for the next green:: call. Never throws.
+WaitResult wait_fd(GreenletBase& self, int fd, WaitFor what, std::optional<double> timeout,
                    bool* timeout_error = nullptr) noexcept;
 
 // Outside a greenlet: blocks the thread with the real poll until `fd` is ready (0),

@@ -28,7 +28,7 @@ inline std::optional<double> timeout_for(const FdEntry& e, WaitFor what) noexcep
 // Waits once for `fd`; 0 to try again, or the errno the call fails with.
 // `timeout_errno` reports an expired SO_RCVTIMEO/SO_SNDTIMEO, `green_timeout_errno` a
 // green::Timeout that fired during the wait.
-inline int wait_again(GreenletBase* self, int fd, FdEntry& e, WaitFor what, std::optional<double> timeout,
+inline int wait_again(GreenletBase* self, int fd, WaitFor what, std::optional<double> timeout,
                       double deadline, int timeout_errno = EAGAIN, int green_timeout_errno = EAGAIN) noexcept {
   std::optional<double> left;
   if (timeout) left = std::max(0.0, deadline - monotonic_now());
@@ -37,10 +37,11 @@ inline int wait_again(GreenletBase* self, int fd, FdEntry& e, WaitFor what, std:
     return err == EAGAIN ? timeout_errno : err;
   }
   bool timeout_error = false;
-  switch (wait_fd(*self, fd, e, what, left, &timeout_error)) {
+  switch (wait_fd(*self, fd, what, left, &timeout_error)) {
     case WaitResult::ready: return 0;
     case WaitResult::timed_out: return timeout_errno;
     case WaitResult::closed: return EBADF;
+    case WaitResult::failed: return ENOMEM;
     case WaitResult::interrupted: return timeout_error ? green_timeout_errno : EINTR;
   }
   return EINTR;
@@ -56,7 +57,7 @@ ssize_t cooperative_io(int fd, WaitFor what, Op&& op) noexcept {
   for (;;) {
     ssize_t r = op();
     if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
-    if (int err = wait_again(self, fd, *e, what, timeout, deadline)) {
+    if (int err = wait_again(self, fd, what, timeout, deadline)) {
       errno = err;
       return -1;
     }

@@ -77,7 +77,7 @@ int connect(int fd, const struct sockaddr* addr, socklen_t len) {
     if (r == 0) return 0;
     const int err = errno;
     if (err != EINPROGRESS && err != EAGAIN) return -1;  // EAGAIN: a full AF_UNIX backlog, try again
-    if (int wait_err = wait_again(self, fd, *e, WaitFor::write, timeout, deadline, EINPROGRESS, ETIMEDOUT)) {
+    if (int wait_err = wait_again(self, fd, WaitFor::write, timeout, deadline, EINPROGRESS, ETIMEDOUT)) {
       errno = wait_err;
       return -1;
     }
