@@ -1,10 +1,11 @@
 // The descriptor family: close, dup, dup2, dup3, fcntl (and glibc's fcntl64), ioctl
-// FIONBIO, pipe, pipe2. They keep the fd table (fd_table.hpp) true: every fcntl command
+// FIONBIO, pipe, pipe2, fdopen. They keep the fd table (fd_table.hpp) true: every fcntl command
 // still reaches the real fcntl; F_SETFL and FIONBIO record the program's O_NONBLOCK while
 // the descriptor stays non-blocking underneath, and F_GETFL reports the program's view.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -143,5 +144,18 @@ int pipe2(int fds[2], int flags) {
 }
 
 int pipe(int fds[2]) { return pipe2(fds, 0); }
+
+// stdio reads and writes through libc's internal calls, which no hook sees: a FILE over a
+// managed descriptor would meet EAGAIN from the non-blocking descriptor underneath. The
+// descriptor goes back to blocking and leaves the table (stdio is never cooperative; see
+// after_copy for what that means for copies of it).
+FILE* fdopen(int fd, const char* mode) {
+  if (green::patch::FdEntry* e = green::patch::managed_fd(fd); e != nullptr && !e->user_nonblock()) {
+    int flags = GREEN_REAL(fcntl)(fd, F_GETFL);
+    if (flags >= 0) GREEN_REAL(fcntl)(fd, F_SETFL, flags & ~O_NONBLOCK);
+    green::patch::forget_fd(fd);
+  }
+  return GREEN_REAL(fdopen)(fd, mode);
+}
 
 }  // extern "C"
