@@ -95,6 +95,47 @@ void timeout_inside_recv() {
   close(sv[1]);
 }
 
+// A listener whose accept queue is full drops SYNs: a connect to it hangs, which shows
+// both connect timeouts. SO_SNDTIMEO gives EINPROGRESS (Linux's contract); a
+// green::Timeout gives ETIMEDOUT and is raised at the next green:: call.
+void connect_timeouts() {
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  CHECK(bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 && listen(lfd, 0) == 0);
+  CHECK(getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  std::vector<int> fillers;
+  // Fill the queue with non-blocking connects until one stays in progress.
+  for (int i = 0; i < 16; ++i) {
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    fillers.push_back(s);
+    if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno == EINPROGRESS) break;
+  }
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{0, 100000};
+  CHECK(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0);
+  errno = 0;
+  CHECK(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == -1 && errno == EINPROGRESS);
+  close(s);
+  s = socket(AF_INET, SOCK_STREAM, 0);
+  int error = 0;
+  bool raised = false;
+  try {
+    green::Timeout timeout(0.1);
+    CHECK(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == -1);
+    error = errno;
+    green::sleep(0);
+  } catch (const green::TimeoutError&) {
+    raised = true;
+  }
+  CHECK(error == ETIMEDOUT && raised);
+  close(s);
+  for (int f : fillers) close(f);
+  close(lfd);
+}
+
 void many_connections() {
   constexpr int kClients = 500;
   constexpr std::size_t kBytes = 4096;
@@ -195,6 +236,7 @@ int main() {
   close_under_waiter();
   kill_inside_recv();
   timeout_inside_recv();
+  connect_timeouts();
   many_connections();
   printf_from_greenlets();
   std::printf("greenlets: ok\n");
