@@ -112,6 +112,10 @@ ssize_t readv(int fd, const struct iovec* iov, int count) {
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
   if (flags & MSG_DONTWAIT) return GREEN_REAL(recv)(fd, buf, n, flags);
+  if (flags & MSG_WAITALL)
+    return green::patch::cooperative_read_all(fd, n, [&](size_t done) {
+      return GREEN_REAL(recv)(fd, static_cast<char*>(buf) + done, n - done, flags);
+    });
   return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(recv)(fd, buf, n, flags); });
 }
 
@@ -122,6 +126,10 @@ ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr, socklen_t* len) {
   if (flags & MSG_DONTWAIT) return GREEN_REAL(recvfrom)(fd, buf, n, flags, addr, len);
+  if (flags & MSG_WAITALL)
+    return green::patch::cooperative_read_all(fd, n, [&](size_t done) {
+      return GREEN_REAL(recvfrom)(fd, static_cast<char*>(buf) + done, n - done, flags, addr, len);
+    });
   return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(recvfrom)(fd, buf, n, flags, addr, len); });
 }
 
