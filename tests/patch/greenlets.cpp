@@ -4,6 +4,7 @@
 // returns EAGAIN; 500 concurrent connections echo every byte through plain
 // accept/read/write; 1,000 greenlets printing with printf write whole lines only.
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -185,6 +186,46 @@ void many_connections() {
   close(lfd);
 }
 
+// Name resolution from many greenlets at once, on the hub's thread pool: each gets its own
+// answer in its own buffers.
+void resolve_names() {
+  constexpr int kGreenlets = 50;
+  std::atomic<int> ok{0};
+  std::vector<green::Greenlet<void>> resolvers;
+  for (int i = 0; i < kGreenlets; ++i)
+    resolvers.push_back(green::spawn([&, i] {
+      addrinfo hints{};
+      hints.ai_family = AF_INET;
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* res = nullptr;
+      const std::string port = std::to_string(1000 + i);
+      CHECK(getaddrinfo("localhost", port.c_str(), &hints, &res) == 0 && res != nullptr);
+      auto* in = reinterpret_cast<sockaddr_in*>(res->ai_addr);
+      CHECK(ntohl(in->sin_addr.s_addr) == INADDR_LOOPBACK && ntohs(in->sin_port) == 1000 + i);
+      char host[64], serv[16];
+      CHECK(getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof(host), serv, sizeof(serv),
+                        NI_NUMERICHOST | NI_NUMERICSERV) == 0);
+      CHECK(std::strcmp(host, "127.0.0.1") == 0 && serv == port);
+      freeaddrinfo(res);
+      hostent entry{}, *result = nullptr;
+      char buf[2048];
+      int h_err = 0;
+      CHECK(gethostbyname_r("localhost", &entry, buf, sizeof(buf), &result, &h_err) == 0 && result == &entry);
+      CHECK(entry.h_addrtype == AF_INET && entry.h_addr_list[0] != nullptr);
+      CHECK(entry.h_addr_list[0] >= buf && entry.h_addr_list[0] < buf + sizeof(buf));  // relocated
+      in_addr addr;
+      std::memcpy(&addr, entry.h_addr_list[0], sizeof(addr));
+      CHECK(ntohl(addr.s_addr) == INADDR_LOOPBACK);
+      hostent* h = gethostbyname("localhost");
+      CHECK(h != nullptr && h->h_addrtype == AF_INET);
+      ++ok;
+    }));
+  green::joinall(resolvers, 60.0);
+  CHECK(ok == kGreenlets);
+  addrinfo* res = nullptr;
+  CHECK(getaddrinfo("no-such-host.invalid", nullptr, nullptr, &res) != 0);
+}
+
 // stdout is never cooperative: even with a pipe that fills up, each printf writes whole.
 void printf_from_greenlets() {
   constexpr int kGreenlets = 1000, kLines = 5;
@@ -237,6 +278,7 @@ int main() {
   kill_inside_recv();
   timeout_inside_recv();
   connect_timeouts();
+  resolve_names();
   many_connections();
   printf_from_greenlets();
   std::printf("greenlets: ok\n");
