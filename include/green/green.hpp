@@ -10,4 +10,6 @@
 #include "green/linkable.hpp"
 #include "green/raw_greenlet.hpp"
 #include "green/timeout.hpp"
+#include "green/resolver.hpp"
+#include "green/socket.hpp"
 #include "green/wait.hpp"
