@@ -12,5 +12,6 @@
 #include "green/thread_pool.hpp"
 #include "green/timeout.hpp"
 #include "green/resolver.hpp"
+#include "green/server.hpp"
 #include "green/socket.hpp"
 #include "green/wait.hpp"
