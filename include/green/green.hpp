@@ -13,5 +13,6 @@
 #include "green/timeout.hpp"
 #include "green/resolver.hpp"
 #include "green/server.hpp"
+#include "green/subprocess.hpp"
 #include "green/socket.hpp"
 #include "green/wait.hpp"

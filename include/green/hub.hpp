@@ -99,7 +99,6 @@ class Hub final : public RawGreenlet {
   void on_finished(GreenletBase& greenlet) noexcept;
 
   struct ev_loop* loop_ = nullptr;
-  bool default_loop_ = false;
   std::thread::id thread_id_;
   GreenletBase* main_;
   GreenletBase* ready_head_ = nullptr;

@@ -14,7 +14,6 @@
 
 namespace green {
 namespace {
-std::atomic<bool> default_loop_taken{false};
 
 int process_thread_count() {
   std::ifstream stat("/proc/self/stat");
@@ -47,14 +46,10 @@ Hub::Hub()
       thread_id_(std::this_thread::get_id()),
       main_(detail::ThreadState::get().main),
       async_(std::make_unique<Async>()) {
-  // The default loop is the only one that can watch children and signals: give it to the
-  // first hub of the process's main thread.
-  if (::getpid() == ::gettid() && !default_loop_taken.exchange(true)) {
-    loop_ = ev_default_loop(EVFLAG_AUTO);
-    default_loop_ = true;
-  } else {
-    loop_ = ev_loop_new(EVFLAG_AUTO);
-  }
+  // Never libev's default loop: it reaps every child on SIGCHLD with waitpid(-1), stealing
+  // exit statuses from whoever started them. Signals work in any loop; children are
+  // watched through pidfds (src/io/subprocess.cpp).
+  loop_ = ev_loop_new(EVFLAG_AUTO);
   if (loop_ == nullptr) throw std::runtime_error("green: libev could not create an event loop");
   ev_set_userdata(loop_, this);
   main_->hub_ = this;
@@ -82,7 +77,6 @@ Hub::~Hub() {
   ev_ref(loop_);
   ev_async_stop(loop_, &async_->watcher);
   ev_loop_destroy(loop_);
-  if (default_loop_) default_loop_taken = false;
 }
 
 bool Hub::is_current_thread() const noexcept {
