@@ -155,6 +155,16 @@ void Hub::remove_external_work() noexcept {
     ev_async_send(loop_, &async_->watcher);  // let the hub re-evaluate a possible LoopExit
 }
 
+void Hub::reinit_after_fork() noexcept {
+  ev_loop_fork(loop_);
+  // Only the forking thread exists in the child: the pool's workers are gone, so its state
+  // is dropped without joining them (leaked on purpose), and so is their work in flight.
+  if (threadpool_) new std::shared_ptr<void>(std::move(threadpool_));
+  external_work_.store(0, std::memory_order_release);
+  // Another thread may have held the inbox lock at the fork: start with a fresh one.
+  new (&inbox_mutex_) std::mutex;
+}
+
 void Hub::add_live(GreenletBase& g) noexcept {
   g.live_prev_ = nullptr;
   g.live_next_ = live_head_;
