@@ -14,7 +14,7 @@
 
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
-#include "green/wait.hpp"
+#include "green/fd_wait.hpp"
 
 extern char** environ;
 
