@@ -2,6 +2,7 @@
 #pragma once
 
 #include "green/async_result.hpp"
+#include "green/channel.hpp"
 #include "green/errors.hpp"
 #include "green/event.hpp"
 #include "green/fd_wait.hpp"
@@ -9,9 +10,11 @@
 #include "green/greenlet.hpp"
 #include "green/group.hpp"
 #include "green/hub.hpp"
+#include "green/hub_thread.hpp"
 #include "green/iwait.hpp"
 #include "green/linkable.hpp"
 #include "green/pool.hpp"
+#include "green/queue.hpp"
 #include "green/raw_greenlet.hpp"
 #include "green/resolver.hpp"
 #include "green/server.hpp"

@@ -111,12 +111,12 @@ void Hub::wake(GreenletBase& g, std::uint64_t seq) noexcept {
     if (g.sched_ == GreenletBase::Sched::waiting && g.wait_seq_ == seq) push_ready(g);
     return;
   }
-  post(InboxEntry{detail::Ref<GreenletBase>(&g), seq, nullptr, false});
+  post(InboxEntry{detail::Ref<GreenletBase>(&g), seq, nullptr, false, {}});
 }
 
 void Hub::throw_into(GreenletBase& g, std::exception_ptr error, bool is_kill) noexcept {
   if (!is_current_thread()) {
-    post(InboxEntry{detail::Ref<GreenletBase>(&g), 0, std::move(error), is_kill});
+    post(InboxEntry{detail::Ref<GreenletBase>(&g), 0, std::move(error), is_kill, {}});
     return;
   }
   if (g.ready()) return;
@@ -139,6 +139,10 @@ void Hub::drain_inbox() noexcept {
     inbox_pending_.store(false, std::memory_order_release);
   }
   for (InboxEntry& entry : inbox_spare_) {
+    if (entry.callback) {
+      run_callback(entry.callback);
+      continue;
+    }
     GreenletBase& g = *entry.greenlet;
     if (entry.error)
       throw_into(g, std::move(entry.error), entry.is_kill);
@@ -146,6 +150,22 @@ void Hub::drain_inbox() noexcept {
       push_ready(g);
   }
   inbox_spare_.clear();
+}
+
+void Hub::call_threadsafe(std::function<void()> callback) {
+  if (!callback) throw std::invalid_argument("green::Hub::call_threadsafe: the callback is empty");
+  post(InboxEntry{{}, 0, nullptr, false, std::move(callback)});
+}
+
+void Hub::run_callback(std::function<void()>& callback) noexcept {
+  try {
+    callback();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "green: a callback passed to Hub::call_threadsafe threw: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "green: a callback passed to Hub::call_threadsafe threw\n");
+  }
+  callback = nullptr;  // its captures die here, on the hub's thread
 }
 
 void Hub::add_external_work() noexcept { external_work_.fetch_add(1, std::memory_order_relaxed); }
@@ -305,13 +325,19 @@ std::string Hub::describe_blocked() const {
 }
 
 void Hub::raise_loop_exit_in_main() {
-  std::string message = "green::LoopExit: this operation would block forever: the main greenlet waits on ";
-  message += main_->waiting_on_ != nullptr ? main_->waiting_on_ : "the hub";
-  message += ", and no greenlet is ready, no watcher is active and no other thread could wake it";
-  if (live_count_ > 0) message += "; blocked greenlets: " + describe_blocked();
+  // Nothing that owns memory may stay in this frame across the switch: if the program then
+  // ends, the hub is abandoned mid-frame and its locals are never destroyed.
+  std::exception_ptr error;
+  {
+    std::string message = "green::LoopExit: this operation would block forever: the main greenlet waits on ";
+    message += main_->waiting_on_ != nullptr ? main_->waiting_on_ : "the hub";
+    message += ", and no greenlet is ready, no watcher is active and no other thread could wake it";
+    if (live_count_ > 0) message += "; blocked greenlets: " + describe_blocked();
+    error = std::make_exception_ptr(LoopExit(message));
+  }
   main_->sched_ = GreenletBase::Sched::running;
   main_->waiting_on_ = nullptr;
-  main_->throw_to(std::make_exception_ptr(LoopExit(message)));
+  main_->throw_to(std::move(error));
 }
 
 void Hub::run() {
