@@ -18,7 +18,7 @@
 
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
-#include "green/wait.hpp"
+#include "green/fd_wait.hpp"
 #include "ratio.hpp"
 
 namespace {

@@ -13,7 +13,7 @@
 
 #include "green/errors.hpp"
 #include "green/hub.hpp"
-#include "green/wait.hpp"
+#include "green/fd_wait.hpp"
 #include "real.hpp"
 
 namespace green::patch {

@@ -14,7 +14,7 @@
 // fd number (no cap; sized on demand, not from RLIMIT_NOFILE at start-up). Chunks are
 // never freed, so a lookup from any thread is two loads and needs no lock.
 //
-// Waiting uses the io layer's per-fd waiter table (green/wait.hpp): a managed descriptor is
+// Waiting uses the io layer's per-fd waiter table (green/fd_wait.hpp): a managed descriptor is
 // announced with fd_opened when a hook creates it (its waits then skip libev's epoll_ctl
 // per wait) and with fd_closing before close or a dup2 over it, which wakes every greenlet
 // waiting on it with EBADF before the descriptor really goes away.
