@@ -72,6 +72,11 @@ class Hub final : public RawGreenlet {
   void add_external_work() noexcept;
   void remove_external_work() noexcept;
 
+  // In the child of fork(), on the thread that forked: re-creates the loop's kernel state
+  // (ev_loop_fork) and drops what referred to threads that did not survive the fork (the
+  // default ThreadPool, thread-pool work in flight). green::fork() calls it.
+  void reinit_after_fork() noexcept;
+
   // Greenlets started on this hub and not yet dead.
   std::size_t live_count() const noexcept { return live_count_; }
   std::uint64_t switch_count() const noexcept { return switches_; }
@@ -106,7 +111,6 @@ class Hub final : public RawGreenlet {
   void on_finished(GreenletBase& greenlet) noexcept;
 
   struct ev_loop* loop_ = nullptr;
-  bool default_loop_ = false;
   std::thread::id thread_id_;
   GreenletBase* main_;
   GreenletBase* ready_head_ = nullptr;
