@@ -15,11 +15,12 @@ void* next_symbol(const char* name) noexcept;
 
 #define GREEN_REAL(name)                                                                   \
   ([]() noexcept {                                                                         \
-    static std::atomic<decltype(&::name)> cached{nullptr};                                 \
-    auto fn = cached.load(std::memory_order_acquire);                                      \
+    using Fn = decltype(&::name);                                                          \
+    static std::atomic<void*> cached{nullptr};                                             \
+    void* fn = cached.load(std::memory_order_acquire);                                     \
     if (fn == nullptr) {                                                                   \
-      fn = reinterpret_cast<decltype(&::name)>(::green::patch::next_symbol(#name));        \
+      fn = ::green::patch::next_symbol(#name);                                             \
       cached.store(fn, std::memory_order_release);                                         \
     }                                                                                      \
-    return fn;                                                                             \
+    return reinterpret_cast<Fn>(fn);                                                       \
   }())
