@@ -48,8 +48,14 @@ static inline struct timespec after(clockid_t clock, double seconds) {
   struct timespec t;
   clock_gettime(clock, &t);
   long long ns = (long long)t.tv_nsec + (long long)(seconds * 1e9);
-  t.tv_sec += (time_t)(ns / 1000000000LL);
-  t.tv_nsec = (long)(ns % 1000000000LL);
+  long long sec = ns / 1000000000LL;
+  ns %= 1000000000LL;
+  if (ns < 0) {
+    ns += 1000000000LL;
+    --sec;
+  }
+  t.tv_sec += (time_t)sec;
+  t.tv_nsec = (long)ns;
   return t;
 }
 
