@@ -13,14 +13,15 @@ namespace green::patch {
 void* next_symbol(const char* name) noexcept;
 }  // namespace green::patch
 
+// (The pointer is kept as void*: a function type with attributes such as
+// warn_unused_result would be ignored as a template argument, with a warning.)
 #define GREEN_REAL(name)                                                                   \
   ([]() noexcept {                                                                         \
-    using Fn = decltype(&::name);                                                          \
     static std::atomic<void*> cached{nullptr};                                             \
     void* fn = cached.load(std::memory_order_acquire);                                     \
     if (fn == nullptr) {                                                                   \
       fn = ::green::patch::next_symbol(#name);                                             \
       cached.store(fn, std::memory_order_release);                                         \
     }                                                                                      \
-    return reinterpret_cast<Fn>(fn);                                                       \
+    return reinterpret_cast<decltype(&::name)>(fn);                                        \
   }())
