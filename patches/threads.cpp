@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <link.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -17,40 +18,61 @@
 namespace green::patch::threads {
 namespace {
 
-// The text of green's own libraries: calls they make pass through (their locks guard a few
-// instructions, sometimes under a spin lock, and must never switch).
+// Code whose calls always pass through: green's own libraries (their locks guard a few
+// instructions, sometimes under a spin lock, and must never switch) and the sanitizer
+// runtimes (they keep per-OS-thread state in pthread keys).
 struct Range {
   std::uintptr_t begin = 0, end = 0;
   bool contains(std::uintptr_t a) const noexcept { return a >= begin && a < end; }
 };
-Range own_ranges[2];
+constexpr int kMaxRanges = 8;
+Range own_ranges[kMaxRanges];
+int own_range_count = 0;
+std::atomic<bool> initialised{false};
 
-Range text_of(const void* symbol) {
-  Dl_info info;
-  if (::dladdr(symbol, &info) == 0 || info.dli_fname == nullptr) return {};
+bool is_sanitizer_runtime(const char* path) {
+  const char* base = std::strrchr(path, '/');
+  base = base ? base + 1 : path;
+  for (const char* prefix : {"libasan.", "libubsan.", "libtsan.", "liblsan.", "libhwasan."})
+    if (std::strncmp(base, prefix, std::strlen(prefix)) == 0) return true;
+  return false;
+}
+
+void add_text_ranges(const char* own_a, const char* own_b) {
   struct Search {
-    const char* name;
-    std::uintptr_t base;
-    Range found;
-  } search{info.dli_fname, reinterpret_cast<std::uintptr_t>(info.dli_fbase), {}};
+    const char* names[2];
+  } search{{own_a, own_b}};
   ::dl_iterate_phdr([](dl_phdr_info* phdr, std::size_t, void* data) {
     auto* s = static_cast<Search*>(data);
-    if (phdr->dlpi_name == nullptr || std::strcmp(phdr->dlpi_name, s->name) != 0) return 0;
+    if (phdr->dlpi_name == nullptr || phdr->dlpi_name[0] == '\0') return 0;
+    const bool ours = (s->names[0] && std::strcmp(phdr->dlpi_name, s->names[0]) == 0) ||
+                      (s->names[1] && std::strcmp(phdr->dlpi_name, s->names[1]) == 0);
+    if (!ours && !is_sanitizer_runtime(phdr->dlpi_name)) return 0;
+    Range found;
     for (int i = 0; i < phdr->dlpi_phnum; ++i) {
       const ElfW(Phdr)& seg = phdr->dlpi_phdr[i];
       if (seg.p_type != PT_LOAD || !(seg.p_flags & PF_X)) continue;
       std::uintptr_t b = phdr->dlpi_addr + seg.p_vaddr, e = b + seg.p_memsz;
-      if (s->found.begin == 0 || b < s->found.begin) s->found.begin = b;
-      if (e > s->found.end) s->found.end = e;
+      if (found.begin == 0 || b < found.begin) found.begin = b;
+      if (e > found.end) found.end = e;
     }
-    return 1;
+    if (found.begin != 0 && own_range_count < kMaxRanges) own_ranges[own_range_count++] = found;
+    return 0;
   }, &search);
-  return search.found;
 }
 
+const char* object_of(const void* symbol) {
+  Dl_info info;
+  return ::dladdr(symbol, &info) != 0 ? info.dli_fname : nullptr;
+}
+
+// Runs before the library's other constructors. Until then every hook passes through:
+// a sanitizer runtime calls hooks before libc has set up the environment, where
+// GREEN_THREADS could not be read yet.
 __attribute__((constructor(101))) void find_own_text() {
-  own_ranges[0] = text_of(reinterpret_cast<const void*>(&green::get_hub));
-  own_ranges[1] = text_of(reinterpret_cast<const void*>(&find_own_text));
+  add_text_ranges(object_of(reinterpret_cast<const void*>(&green::get_hub)),
+                  object_of(reinterpret_cast<const void*>(&find_own_text)));
+  initialised.store(true, std::memory_order_release);
 }
 
 // The lot's table. A plain spin lock: a std::mutex here would call our own hooks.
@@ -68,12 +90,15 @@ double to_seconds(const timespec& t) { return static_cast<double>(t.tv_sec) + st
 
 }  // namespace
 
-bool enabled() noexcept { return Config::get().patched(Family::threads); }
+bool enabled() noexcept {
+  return initialised.load(std::memory_order_acquire) && Config::get().patched(Family::threads);
+}
 
 GreenletBase* self_for(const void* caller) noexcept {
   if (!enabled()) return nullptr;
   const auto a = reinterpret_cast<std::uintptr_t>(caller);
-  if (own_ranges[0].contains(a) || own_ranges[1].contains(a)) return nullptr;
+  for (int i = 0; i < own_range_count; ++i)
+    if (own_ranges[i].contains(a)) return nullptr;
   return detail::blockable_greenlet();
 }
 
