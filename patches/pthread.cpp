@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/single_threaded.h>
 #include <unwind.h>
 
 #include <atomic>
@@ -240,6 +241,9 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*), vo
     return EAGAIN;
   }
   live_threads.fetch_add(1, std::memory_order_acq_rel);
+  // glibc clears this when a process makes its first thread, and libstdc++ reads it: with it
+  // set, a static whose initialiser yields to another thread is taken for recursion.
+  __libc_single_threaded = 0;
   *out = id_of(t);
   return 0;
 }

@@ -111,7 +111,9 @@ int mutex_unlock(pthread_mutex_t* m, GreenletBase* self) noexcept {
   if (o != nullptr) {
     const int type = mx.type();
     const bool checked = type == PTHREAD_MUTEX_RECURSIVE || type == PTHREAD_MUTEX_ERRORCHECK;
-    if (o != self && checked) return EPERM;  // glibc would accept another greenlet of the owner's thread
+    // glibc would accept another greenlet of the owner's thread; other callers (real
+    // threads, code after the hub is gone) get glibc's own check.
+    if (self != nullptr && o != self && checked) return EPERM;
     const bool releases = type != PTHREAD_MUTEX_RECURSIVE || m->__data.__count <= 1;
     if (releases) mx.set_owner(nullptr);
     result = GREEN_REAL(pthread_mutex_unlock)(m);

@@ -140,6 +140,24 @@ int main() {
   notifier.join();
   CHECK_EQ(flag.load(), 1);
 
+  // A function-local static whose initialiser yields: the others wait for it (libstdc++
+  // guards it with a raw futex).
+  static std::atomic<int> static_inits{0};
+  auto slow_static = [] {
+    static int value = [] {
+      std::this_thread::sleep_for(10ms);
+      ++static_inits;
+      return 5;
+    }();
+    return value;
+  };
+  std::vector<std::thread> statics;
+  std::atomic<int> static_sum{0};
+  for (int i = 0; i < 8; ++i) statics.emplace_back([&] { static_sum += slow_static(); });
+  for (auto& t : statics) t.join();
+  CHECK_EQ(static_inits.load(), 1);
+  CHECK_EQ(static_sum.load(), 40);
+
   std::thread yielder([] {
     for (int i = 0; i < 100; ++i) std::this_thread::yield();
   });
