@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -61,6 +62,11 @@ class Hub final : public RawGreenlet {
   // (GreenletExit) replaces a pending timeout; nothing replaces a pending kill.
   void throw_into(GreenletBase& greenlet, std::exception_ptr error, bool is_kill = false) noexcept;
 
+  // From any thread: runs `callback` on this hub's thread, inside the hub, on its next
+  // loop iteration (asyncio's call_soon_threadsafe). The callback must not block; it may
+  // spawn. The hub must outlive the call (see HubThread for a hub that stays up).
+  void call_threadsafe(std::function<void()> callback);
+
   // Work in flight on other threads that will wake a greenlet here (thread pool jobs):
   // while it is non-zero a wait with nothing else to wake it blocks instead of LoopExit.
   void add_external_work() noexcept;
@@ -86,6 +92,7 @@ class Hub final : public RawGreenlet {
   void resume(GreenletBase& greenlet);
   void push_ready(GreenletBase& greenlet) noexcept;
   void drain_inbox() noexcept;
+  void run_callback(std::function<void()>& callback) noexcept;
   void post(InboxEntry entry) noexcept;
   void poll_if_due();
   void wait_for_events();
@@ -117,6 +124,7 @@ class Hub final : public RawGreenlet {
     std::uint64_t seq;
     std::exception_ptr error;  // set: a throw_into, not a wake
     bool is_kill;
+    std::function<void()> callback;  // set: a call_threadsafe (no greenlet)
   };
   std::unique_ptr<Async> async_;
   std::mutex inbox_mutex_;

@@ -117,12 +117,12 @@ void Hub::wake(GreenletBase& g, std::uint64_t seq) noexcept {
     if (g.sched_ == GreenletBase::Sched::waiting && g.wait_seq_ == seq) push_ready(g);
     return;
   }
-  post(InboxEntry{detail::Ref<GreenletBase>(&g), seq, nullptr, false});
+  post(InboxEntry{detail::Ref<GreenletBase>(&g), seq, nullptr, false, {}});
 }
 
 void Hub::throw_into(GreenletBase& g, std::exception_ptr error, bool is_kill) noexcept {
   if (!is_current_thread()) {
-    post(InboxEntry{detail::Ref<GreenletBase>(&g), 0, std::move(error), is_kill});
+    post(InboxEntry{detail::Ref<GreenletBase>(&g), 0, std::move(error), is_kill, {}});
     return;
   }
   if (g.ready()) return;
@@ -145,6 +145,10 @@ void Hub::drain_inbox() noexcept {
     inbox_pending_.store(false, std::memory_order_release);
   }
   for (InboxEntry& entry : inbox_spare_) {
+    if (entry.callback) {
+      run_callback(entry.callback);
+      continue;
+    }
     GreenletBase& g = *entry.greenlet;
     if (entry.error)
       throw_into(g, std::move(entry.error), entry.is_kill);
@@ -152,6 +156,22 @@ void Hub::drain_inbox() noexcept {
       push_ready(g);
   }
   inbox_spare_.clear();
+}
+
+void Hub::call_threadsafe(std::function<void()> callback) {
+  if (!callback) throw std::invalid_argument("green::Hub::call_threadsafe: the callback is empty");
+  post(InboxEntry{{}, 0, nullptr, false, std::move(callback)});
+}
+
+void Hub::run_callback(std::function<void()>& callback) noexcept {
+  try {
+    callback();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "green: a callback passed to Hub::call_threadsafe threw: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "green: a callback passed to Hub::call_threadsafe threw\n");
+  }
+  callback = nullptr;  // its captures die here, on the hub's thread
 }
 
 void Hub::add_external_work() noexcept { external_work_.fetch_add(1, std::memory_order_relaxed); }
