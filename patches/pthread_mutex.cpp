@@ -31,8 +31,9 @@ struct Mutex {
   GreenletBase* owner() const noexcept {
     return reinterpret_cast<GreenletBase*>(__atomic_load_n(&m->__data.__list.__prev, __ATOMIC_SEQ_CST));
   }
+  // Written only by the holder, before glibc's unlock (a release) or after its trylock.
   void set_owner(GreenletBase* g) const noexcept {
-    __atomic_store_n(&m->__data.__list.__prev, reinterpret_cast<__pthread_list_t*>(g), __ATOMIC_SEQ_CST);
+    __atomic_store_n(&m->__data.__list.__prev, reinterpret_cast<__pthread_list_t*>(g), __ATOMIC_RELEASE);
   }
   // __list.__next counts parked greenlets (as a pointer-sized integer).
   void add_parked(long n) const noexcept {
@@ -103,7 +104,7 @@ int mutex_lock(pthread_mutex_t* m, GreenletBase& self, const Deadline* deadline,
   }
 }
 
-int mutex_unlock(pthread_mutex_t* m, GreenletBase* self) noexcept {
+int mutex_unlock(pthread_mutex_t* m, GreenletBase* self, const void* caller) noexcept {
   Mutex mx{m};
   if (!mx.ours()) return GREEN_REAL(pthread_mutex_unlock)(m);
   GreenletBase* o = mx.owner();
@@ -113,6 +114,7 @@ int mutex_unlock(pthread_mutex_t* m, GreenletBase* self) noexcept {
     const bool checked = type == PTHREAD_MUTEX_RECURSIVE || type == PTHREAD_MUTEX_ERRORCHECK;
     // glibc would accept another greenlet of the owner's thread; other callers (real
     // threads, code after the hub is gone) get glibc's own check.
+    if (self == nullptr && checked) self = self_for(caller);  // only asked when it matters
     if (self != nullptr && o != self && checked) return EPERM;
     const bool releases = type != PTHREAD_MUTEX_RECURSIVE || m->__data.__count <= 1;
     if (releases) mx.set_owner(nullptr);
@@ -167,7 +169,7 @@ int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock, const struct ti
 int pthread_mutex_unlock(pthread_mutex_t* m) noexcept {
   if (!gt::enabled()) return GREEN_REAL(pthread_mutex_unlock)(m);
   // Real threads and green's own code also come here: their unlock may free a greenlet.
-  return gt::mutex_unlock(m, GREEN_THREADS_SELF());
+  return gt::mutex_unlock(m, nullptr, __builtin_return_address(0));
 }
 
 // A spin lock held by a greenlet is released only when that greenlet runs again: spin by

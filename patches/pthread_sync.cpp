@@ -37,7 +37,7 @@ int cond_wait(pthread_cond_t* c, pthread_mutex_t* m, GreenletBase& self, const D
   Waiter w("pthread_cond_wait");
   Parked node(w);
   lot::park_if(c, node, [] { return true; });
-  if (int r = mutex_unlock(m, &self); r != 0) {
+  if (int r = mutex_unlock(m, &self, nullptr); r != 0) {
     lot::unpark(node);
     return r;
   }

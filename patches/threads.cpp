@@ -28,7 +28,6 @@ struct Range {
 constexpr int kMaxRanges = 8;
 Range own_ranges[kMaxRanges];
 int own_range_count = 0;
-std::atomic<bool> initialised{false};
 
 bool is_sanitizer_runtime(const char* path) {
   const char* base = std::strrchr(path, '/');
@@ -72,7 +71,7 @@ const char* object_of(const void* symbol) {
 __attribute__((constructor(101))) void find_own_text() {
   add_text_ranges(object_of(reinterpret_cast<const void*>(&green::get_hub)),
                   object_of(reinterpret_cast<const void*>(&find_own_text)));
-  initialised.store(true, std::memory_order_release);
+  __atomic_store_n(&threads_on, Config::get().patched(Family::threads), __ATOMIC_RELEASE);
 }
 
 // The lot's table. A plain spin lock: a std::mutex here would call our own hooks.
@@ -90,9 +89,7 @@ double to_seconds(const timespec& t) { return static_cast<double>(t.tv_sec) + st
 
 }  // namespace
 
-bool enabled() noexcept {
-  return initialised.load(std::memory_order_acquire) && Config::get().patched(Family::threads);
-}
+bool threads_on = false;
 
 GreenletBase* self_for(const void* caller) noexcept {
   if (!enabled()) return nullptr;

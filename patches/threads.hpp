@@ -21,10 +21,14 @@
 #include "green/hub.hpp"
 #include "green/linkable.hpp"
 
+// Internal to the library: no PLT indirection between its files.
+#pragma GCC visibility push(hidden)
 namespace green::patch::threads {
 
+// Set once by the library's first constructor (before that, every hook passes through).
+extern bool threads_on;
 // Whether GREEN_THREADS is on: releases then also wake parked greenlets.
-bool enabled() noexcept;
+inline bool enabled() noexcept { return __atomic_load_n(&threads_on, __ATOMIC_RELAXED); }
 
 // The greenlet to run a threads-family call cooperatively for, or nullptr to pass it
 // through: the family is off, no hub yet, the hub itself, or a call made by green's own
@@ -108,7 +112,9 @@ Woke block(GreenletBase& self, Waiter& w, std::optional<double> timeout) noexcep
 
 // Mutexes (pthread_mutex.cpp), shared with the condition variables.
 int mutex_lock(pthread_mutex_t* m, GreenletBase& self, const Deadline* deadline, bool try_only) noexcept;
-int mutex_unlock(pthread_mutex_t* m, GreenletBase* self) noexcept;
+// The unlocking greenlet is `self`, or found from `caller` (its code address, see self_for)
+// only when the mutex type needs the owner checked.
+int mutex_unlock(pthread_mutex_t* m, GreenletBase* self, const void* caller) noexcept;
 // Mutexes a greenlet can hold: not robust, priority-inheriting/-protecting or process-shared.
 inline bool mutex_green_capable(pthread_mutex_t* m) noexcept {
   return (__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & (16 | 32 | 64 | 128)) == 0;
@@ -119,3 +125,4 @@ inline bool mutex_green_capable(pthread_mutex_t* m) noexcept {
 void yield_now(GreenletBase& self) noexcept;
 
 }  // namespace green::patch::threads
+#pragma GCC visibility pop
