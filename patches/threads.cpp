@@ -117,7 +117,22 @@ std::optional<double> seconds_left(const Deadline* deadline) noexcept {
 void lot::lock() noexcept { lot_lock.lock(); }
 void lot::unlock() noexcept { lot_lock.unlock(); }
 
+namespace {
+void forget_hub(const Hub* hub) noexcept;
+
+// A thread's hub abandons its greenlets, stacks and all, when the thread ends (for the main
+// thread: in exit(), before static destructors run). Their parked nodes must go first, or
+// a later release (a global's destructor broadcasting a condvar) would wake freed memory.
+// Made on a thread's first park, after its hub, so destroyed before it.
+struct ForgetAtThreadExit {
+  const Hub* hub;
+  ~ForgetAtThreadExit() { forget_hub(hub); }
+};
+}  // namespace
+
 void lot::park_locked(const void* key, Parked& node) {
+  node.hub = &node.waiter->greenlet().hub();
+  static thread_local ForgetAtThreadExit forget{node.hub};
   List& list = lot_table()[key];
   node.key = key;
   node.next = nullptr;
@@ -141,6 +156,19 @@ void unpark_locked(List& list, Parked& node) noexcept {
     list.tail = node.prev;
   node.prev = node.next = nullptr;
   node.key = nullptr;
+}
+
+void forget_hub(const Hub* hub) noexcept {
+  std::lock_guard guard(lot_lock);
+  auto& table = lot_table();
+  for (auto it = table.begin(); it != table.end();) {
+    for (Parked* node = it->second.head; node != nullptr;) {
+      Parked* next = node->next;
+      if (node->hub == hub) unpark_locked(it->second, *node);
+      node = next;
+    }
+    it = it->second.head == nullptr ? table.erase(it) : std::next(it);
+  }
 }
 }  // namespace
 

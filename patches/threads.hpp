@@ -60,6 +60,7 @@ struct Parked {
   Parked* prev = nullptr;
   Parked* next = nullptr;
   const void* key = nullptr;
+  const Hub* hub = nullptr;  // of the parked greenlet
   Waiter* waiter;
   unsigned bitset;  // FUTEX_WAIT_BITSET's mask; ~0 elsewhere
 };
