@@ -30,7 +30,8 @@ if [[ -n ${SERVERS:-} ]]; then read -r -a servers <<<"$SERVERS"; fi
 ulimit -n "$(ulimit -Hn)"
 max_fds=$(ulimit -n)
 
-start_server() {  # name port -> pid in $server_pid
+start_server() {  # name port -> pid in $server_pid (its stderr: the load generator's resets)
+  exec 3>&2 2>/dev/null
   case $1 in
     epoll) taskset -c "$server_cpu" "$bin/echo_epoll_server" "$2" & ;;
     libev) taskset -c "$server_cpu" "$bin/echo_libev_server" "$2" & ;;
@@ -40,6 +41,7 @@ start_server() {  # name port -> pid in $server_pid
     gevent) taskset -c "$server_cpu" /usr/bin/python3 "$here/gevent_server.py" "$2" & ;;
   esac
   server_pid=$!
+  exec 2>&3 3>&-
 }
 
 port=$((20000 + RANDOM % 20000))
