@@ -27,8 +27,8 @@
 // PriorityQueue<T, Compare> returns the smallest item by Compare first (Python's order;
 // std::greater gives the largest) and equal items in insertion order; JoinableQueue<T>
 // adds task_done() and join(). peek() returns a copy of the next item without taking it.
-// T must be nothrow move constructible, so that a hand-off cannot fail half-way. Destroy
-// a queue only when nobody waits on it.
+// T must be nothrow move constructible, so that a hand-off cannot fail half-way, and
+// PriorityQueue's Compare must not throw. Destroy a queue only when nobody waits on it.
 #pragma once
 
 #include <algorithm>
@@ -43,6 +43,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -265,6 +266,29 @@ class PriorityStore {
   std::int64_t first_ = 0;
 };
 
+// Holds a queue's spin lock, yielding the CPU after a short spin. A notifier posts a
+// cross-thread wake-up (a write to the other hub's eventfd) while it holds the lock, and
+// the woken thread often preempts it right there: on a busy machine, plain spinning then
+// burns the waiter's whole time slice while the holder waits for a CPU.
+class QueueLock {
+ public:
+  explicit QueueLock(SpinLock& lock) noexcept : lock_(lock) {
+    for (int spins = 0; !lock_.try_lock(); ++spins) {
+      if (spins < kSpins)
+        __builtin_ia32_pause();
+      else
+        std::this_thread::yield();
+    }
+  }
+  ~QueueLock() { lock_.unlock(); }
+  QueueLock(const QueueLock&) = delete;
+  QueueLock& operator=(const QueueLock&) = delete;
+
+ private:
+  static constexpr int kSpins = 64;
+  SpinLock& lock_;
+};
+
 // The parts of a queue that do not depend on T. Every field is guarded by the Linkable's
 // lock, whose one FIFO list holds the waiting greenlets. Getters and putters never wait
 // at the same time (getters wait only while nothing is stored and no putter waits;
@@ -352,8 +376,8 @@ class BasicQueue : protected QueueCore {
   // once the queue is closed and empty.
   T get(bool block = true, std::optional<double> timeout = {}) {
     const char* op = block ? "get" : "get_nowait";
-    std::optional<T> item = receive(Role::get, block, timeout, op);
-    if (!item) throw_queue_closed(names_, op);
+    std::optional<T> item;
+    if (!receive(Role::get, block, timeout, op, item)) throw_queue_closed(names_, op);
     return std::move(*item);
   }
   T get_nowait() { return get(false); }
@@ -362,7 +386,7 @@ class BasicQueue : protected QueueCore {
   T get(A) = delete;  // get(0.5) would read 0.5 as `block`: spell get(true, 0.5)
 
   std::size_t qsize() const noexcept {
-    std::lock_guard guard(lock());
+    QueueLock guard(lock());
     return store_.size();
   }
   bool empty() const noexcept { return qsize() == 0; }
@@ -370,7 +394,7 @@ class BasicQueue : protected QueueCore {
 
   // Wakes every waiter (see the contract at the top of the file). Idempotent.
   void close() noexcept {
-    std::lock_guard guard(lock());
+    QueueLock guard(lock());
     if (closed_.load(std::memory_order_relaxed)) return;
     closed_.store(true, std::memory_order_release);
     notify_all_locked(kClosed);
@@ -379,11 +403,11 @@ class BasicQueue : protected QueueCore {
 
   // Greenlets waiting to get (or peek) / to put, now.
   std::size_t waiting_getters() const noexcept {
-    std::lock_guard guard(lock());
+    QueueLock guard(lock());
     return readers_;
   }
   std::size_t waiting_putters() const noexcept {
-    std::lock_guard guard(lock());
+    QueueLock guard(lock());
     return putters_;
   }
 
@@ -398,7 +422,7 @@ class BasicQueue : protected QueueCore {
     T& operator*() const { return *item_; }
     iterator& operator++() {
       item_.reset();
-      if (std::optional<T> next = queue_->receive(Role::get, true, {}, "get")) item_.emplace(std::move(*next));
+      queue_->receive(Role::get, true, std::nullopt, "get", item_);
       return *this;
     }
     void operator++(int) { ++*this; }
@@ -425,13 +449,13 @@ class BasicQueue : protected QueueCore {
   T peek_impl(bool block, std::optional<double> timeout, const char* op)
     requires std::is_copy_constructible_v<T>
   {
-    std::optional<T> item = receive(Role::peek, block, timeout, op);
-    if (!item) throw_queue_closed(names_, op);
+    std::optional<T> item;
+    if (!receive(Role::peek, block, timeout, op, item)) throw_queue_closed(names_, op);
     return std::move(*item);
   }
 
   std::ptrdiff_t balance() const noexcept {
-    std::lock_guard guard(lock());
+    QueueLock guard(lock());
     return static_cast<std::ptrdiff_t>(putters_) - static_cast<std::ptrdiff_t>(readers_);
   }
 
@@ -488,26 +512,34 @@ class BasicQueue : protected QueueCore {
     }
   }
 
-  std::optional<T> take_locked(Role role) {
+  // Fills `out` (empty on entry) with the next item; false when there is none.
+  bool take_locked(Role role, std::optional<T>& out) {
     if (!store_.empty()) {
       if (role == Role::peek) {
-        if constexpr (std::is_copy_constructible_v<T>) return std::optional<T>(std::in_place, store_.front());
+        if constexpr (std::is_copy_constructible_v<T>) {
+          out.emplace(store_.front());
+          return true;
+        }
       }
-      std::optional<T> item(std::in_place, store_.pop());
+      out.emplace(store_.pop());
       if (putters_ > 0)
         refill_locked();
       else
         store_.shrink();
-      return item;
+      return true;
     }
-    if (role == Role::get && putters_ > 0 && notify_one_locked(Waiter::kNotified))
-      return std::optional<T>(std::in_place, std::move(*chosen().offered));  // rendezvous
-    return std::nullopt;
+    if (role == Role::get && putters_ > 0 && notify_one_locked(Waiter::kNotified)) {
+      out.emplace(std::move(*chosen().offered));  // rendezvous
+      return true;
+    }
+    return false;
   }
 
-  void send(T& item, bool block, std::optional<double> timeout, const char* op) {
+  // The timeout goes by reference: passed by value, its byte-sized flag is stored and
+  // reloaded as part of a word, a store-forwarding stall that cost a third of a hand-off.
+  void send(T& item, bool block, const std::optional<double>& timeout, const char* op) {
     {
-      std::lock_guard guard(lock());
+      QueueLock guard(lock());
       if (!closed_.load(std::memory_order_relaxed) && offer_locked(item)) return;
     }
     if (closed()) throw_queue_closed(names_, op);
@@ -516,7 +548,7 @@ class BasicQueue : protected QueueCore {
     // Slow path: the Waiter is made outside the spin lock (it may create the thread's hub).
     Node node(*this, Role::put, names_.put, &item);
     {
-      std::lock_guard guard(lock());
+      QueueLock guard(lock());
       if (closed_.load(std::memory_order_relaxed)) {
         // fall through to the throw below, outside the lock
       } else if (offer_locked(item)) {
@@ -532,7 +564,7 @@ class BasicQueue : protected QueueCore {
     } catch (...) {
       bool taken;
       {
-        std::lock_guard guard(lock());  // a getter on another thread may still be taking it
+        QueueLock guard(lock());  // a getter on another thread may still be taking it
         unlink_waiter_locked(node, Role::put);
         taken = node.waiter.reason() == Waiter::kNotified;
       }
@@ -543,7 +575,7 @@ class BasicQueue : protected QueueCore {
       return;
     }
     {
-      std::lock_guard guard(lock());
+      QueueLock guard(lock());
       unlink_waiter_locked(node, Role::put);
     }
     if (reason == Waiter::kNotified) return;
@@ -551,45 +583,48 @@ class BasicQueue : protected QueueCore {
     throw_queue_full(names_, op, maxsize_, timeout);
   }
 
-  // nullopt: the queue is closed and empty.
-  std::optional<T> receive(Role role, bool block, std::optional<double> timeout, const char* op) {
+  // Fills `out` (empty on entry); false: the queue is closed and empty.
+  bool receive(Role role, bool block, const std::optional<double>& timeout, const char* op, std::optional<T>& out) {
     {
-      std::lock_guard guard(lock());
-      if (std::optional<T> item = take_locked(role)) return item;
+      QueueLock guard(lock());
+      if (take_locked(role, out)) return true;
     }
-    if (closed()) return recheck_closed(role);
+    if (closed()) return recheck_closed(role, out);
     if (!block) throw_queue_empty(names_, op, std::nullopt);
     check_timeout(names_, op, timeout);
     Node node(*this, role, role == Role::get ? names_.get : names_.peek);
     {
-      std::lock_guard guard(lock());
-      if (std::optional<T> item = take_locked(role)) return item;
+      QueueLock guard(lock());
+      if (take_locked(role, out)) return true;
       if (!closed_.load(std::memory_order_relaxed)) link_waiter_locked(node, role);
     }
-    if (!node.linked()) return recheck_closed(role);
+    if (!node.linked()) return recheck_closed(role, out);
     int reason;
     try {
       reason = node.waiter.wait(timeout);
     } catch (...) {
-      std::lock_guard guard(lock());
+      QueueLock guard(lock());
       unlink_waiter_locked(node, role);
       if (role == Role::get && node.received) give_back_locked(std::move(*node.received));
       throw;
     }
     {
-      std::lock_guard guard(lock());  // the putter may still be handing over
+      QueueLock guard(lock());  // the putter may still be handing over
       unlink_waiter_locked(node, role);
     }
-    if (node.received) return std::move(node.received);
+    if (node.received) {
+      out.emplace(std::move(*node.received));
+      return true;
+    }
     if (node.error) std::rethrow_exception(node.error);
-    if (reason == kClosed) return recheck_closed(role);
+    if (reason == kClosed) return recheck_closed(role, out);
     throw_queue_empty(names_, op, timeout);
   }
 
   // Closed: an item given back by a killed getter may still be there to drain.
-  std::optional<T> recheck_closed(Role role) {
-    std::lock_guard guard(lock());
-    return take_locked(role);
+  bool recheck_closed(Role role, std::optional<T>& out) {
+    QueueLock guard(lock());
+    return take_locked(role, out);
   }
 
   Store store_;
