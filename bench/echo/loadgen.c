@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   const int port = atoi(argv[1]), n = atoi(argv[2]);
   const double seconds = atof(argv[3]), warmup = argc > 4 ? atof(argv[4]) : 1.0;
   char msg[kMsg], buf[kMsg];
-  memset(msg, 'x', sizeof(msg));
+  for (int i = 0; i < kMsg; ++i) msg[i] = (char)('a' + i % 26);
   struct conn* conns = calloc(n, sizeof(*conns));
   int ep = epoll_create1(0);
   for (int i = 0; i < n; ++i) {
@@ -86,6 +86,10 @@ int main(int argc, char** argv) {
       ssize_t r = read(c->fd, buf, kMsg - c->got);
       if (r <= 0) {
         fprintf(stderr, "loadgen: connection closed by the server\n");
+        return 1;
+      }
+      if (memcmp(buf, msg + c->got, r) != 0) {
+        fprintf(stderr, "loadgen: the server echoed different bytes\n");
         return 1;
       }
       c->got += r;

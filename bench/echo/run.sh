@@ -6,14 +6,14 @@
 # server's CPU time per round trip (user + system, from /proc; less sensitive to a busy
 # machine than throughput) and its ratio.
 #
-#   bench/echo/run.sh [BUILD_DIR]        (default: build; builds what it needs)
+#   bench/echo/run.sh [BUILD_DIR [CONNS [SECONDS]]]   (default: build "100 1000 10000" 3)
 #   CONNS="100 1000 10000" DURATION=3 REPEAT=1 SERVERS="epoll green" bench/echo/run.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build}
-conns_list=${CONNS:-100 1000 10000}
-duration=${DURATION:-3}
+conns_list=${2:-${CONNS:-100 1000 10000}}
+duration=${3:-${DURATION:-3}}
 repeat=${REPEAT:-1}
 server_cpu=${SERVER_CPU:-0}
 client_cpu=${CLIENT_CPU:-1}
@@ -21,6 +21,8 @@ client_cpu=${CLIENT_CPU:-1}
 cmake --build "$build" --target echo_loadgen echo_epoll_server echo_libev_server echo_thread_server echo_green_server >/dev/null
 bin=$build/bench/echo
 servers=(epoll libev green thread)
+green_run=$build/patches/green-run
+[[ -x $green_run ]] && servers+=(thread-green)
 if command -v go >/dev/null; then
   GOCACHE=${GOCACHE:-/tmp/green-gocache} GO111MODULE=off go build -o "$bin/go_server" "$here/go_server.go" && servers+=(go)
 fi
@@ -37,6 +39,7 @@ start_server() {  # name port -> pid in $server_pid (its stderr: the load genera
     libev) taskset -c "$server_cpu" "$bin/echo_libev_server" "$2" & ;;
     green) taskset -c "$server_cpu" "$bin/echo_green_server" "$2" & ;;
     thread) taskset -c "$server_cpu" "$bin/echo_thread_server" "$2" & ;;
+    thread-green) taskset -c "$server_cpu" "$green_run" --threads "$bin/echo_thread_server" "$2" & ;;
     go) GOMAXPROCS=1 taskset -c "$server_cpu" "$bin/go_server" "$2" & ;;
     gevent) taskset -c "$server_cpu" /usr/bin/python3 "$here/gevent_server.py" "$2" & ;;
   esac
@@ -71,11 +74,11 @@ for conns in $conns_list; do
   done
 done
 
-printf "%-8s" "server"
+printf "%-13s" "server"
 for conns in $conns_list; do printf " %16s" "$conns conns"; done
 printf "\n"
 for s in "${servers[@]}"; do
-  printf "%-8s" "$s"
+  printf "%-13s" "$s"
   for conns in $conns_list; do
     rps=${result[$s,$conns]:-}
     base=${result[epoll,$conns]:-}
@@ -89,11 +92,11 @@ for s in "${servers[@]}"; do
 done
 echo "(round trips per second, and the ratio to the C epoll server; target: green >= 0.90x)"
 echo
-printf "%-8s" "server"
+printf "%-13s" "server"
 for conns in $conns_list; do printf " %16s" "$conns conns"; done
 printf "\n"
 for s in "${servers[@]}"; do
-  printf "%-8s" "$s"
+  printf "%-13s" "$s"
   for conns in $conns_list; do
     us=${cpu[$s,$conns]:-}
     base=${cpu[epoll,$conns]:-}

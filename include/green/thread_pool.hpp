@@ -20,6 +20,11 @@
 //
 // Every worker is a real OS thread even under the patch layer's --threads mode, and the
 // pool's own synchronisation uses no pthread primitive the patch layer could turn green.
+//
+// After fork() the child's pools have no threads: the jobs queued or running in the parent
+// at the fork stay the parent's, and their results in the child get CancelledError; new
+// jobs start new workers. (A fork from inside a job, to exec, leaves the child's pools
+// alone: use no pool in such a child.)
 #pragma once
 
 #include <cstddef>
@@ -58,7 +63,8 @@ class PoolJob {
   // The job will never run: its result gets `error`.
   virtual void cancel(std::exception_ptr error) noexcept = 0;
 
-  PoolJob* next = nullptr;           // the pool's FIFO
+  PoolJob* next = nullptr;           // the pool's FIFO, then its list of running jobs
+  PoolJob* prev = nullptr;
   std::shared_ptr<HubLink> hub;      // the submitting hub, while it lives
 };
 
@@ -89,7 +95,7 @@ class PoolJobImpl final : public PoolJob {
   }
   void cancel(std::exception_ptr error) noexcept override {
     fn_.reset();
-    result.set_exception(std::move(error));
+    if (!result.ready()) result.set_exception(std::move(error));
   }
 
  private:

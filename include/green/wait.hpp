@@ -9,11 +9,14 @@
 // as_completed(objects, timeout) yields each object as it becomes ready (the ready ones
 // first, in the order given) and throws TimeoutError if `timeout` passes before all were
 // yielded. Objects are Greenlet<T>, GreenletRef or AsyncResult<T> handles (anything
-// iwait takes); both build on iwait.
+// iwait takes), all of one type per call; to mix greenlets and results of different
+// types, pass std::vector<Waitable>. Both build on iwait.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -28,6 +31,47 @@ enum class ReturnWhen { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION };
 inline constexpr ReturnWhen ALL_COMPLETED = ReturnWhen::ALL_COMPLETED;
 inline constexpr ReturnWhen FIRST_COMPLETED = ReturnWhen::FIRST_COMPLETED;
 inline constexpr ReturnWhen FIRST_EXCEPTION = ReturnWhen::FIRST_EXCEPTION;
+
+// Any greenlet or result handle, type-erased, so one wait or as_completed can mix them:
+//   std::vector<green::Waitable> objects{greenlet, int_result, string_result};
+class Waitable {
+ public:
+  template <class H>
+    requires(!std::is_same_v<std::decay_t<H>, Waitable> && requires(const H& h) {
+      h.linkable();
+      h.ready();
+      h.exception();
+    })
+  Waitable(H handle) : self_(std::make_shared<const Model<H>>(std::move(handle))) {}
+
+  Linkable& linkable() const noexcept { return self_->linkable(); }
+  bool ready() const noexcept { return self_->ready(); }
+  std::exception_ptr exception() const noexcept { return self_->exception(); }
+  // The handle it was made from, or nullptr if it was made from another type.
+  template <class H>
+  const H* get_if() const noexcept {
+    auto* model = dynamic_cast<const Model<H>*>(self_.get());
+    return model != nullptr ? &model->handle : nullptr;
+  }
+  friend bool operator==(const Waitable& a, const Waitable& b) noexcept { return &a.linkable() == &b.linkable(); }
+
+ private:
+  struct Concept {
+    virtual ~Concept() = default;
+    virtual Linkable& linkable() const noexcept = 0;
+    virtual bool ready() const noexcept = 0;
+    virtual std::exception_ptr exception() const noexcept = 0;
+  };
+  template <class H>
+  struct Model final : Concept {
+    explicit Model(H h) : handle(std::move(h)) {}
+    Linkable& linkable() const noexcept override { return handle.linkable(); }
+    bool ready() const noexcept override { return handle.ready(); }
+    std::exception_ptr exception() const noexcept override { return handle.exception(); }
+    H handle;
+  };
+  std::shared_ptr<const Concept> self_;
+};
 
 template <class T>
 struct DoneAndNotDone {

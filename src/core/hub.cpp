@@ -179,11 +179,8 @@ void Hub::remove_external_work() noexcept {
 
 void Hub::reinit_after_fork() noexcept {
   ev_loop_fork(loop_);
-  // Only the forking thread exists in the child: the pool's workers are gone, so its state
-  // is dropped without joining them (leaked on purpose), and so is their work in flight.
-  if (threadpool_) new std::shared_ptr<void>(std::move(threadpool_));
-  external_work_.store(0, std::memory_order_release);
-  // Another thread may have held the inbox lock at the fork: start with a fresh one.
+  // Another thread may have held the inbox lock at the fork: start with a fresh one. (The
+  // thread pools reset themselves in the child through pthread_atfork.)
   new (&inbox_mutex_) std::mutex;
 }
 
@@ -304,6 +301,9 @@ void Hub::wait_for_events() {
     ev_unref(loop_);
     return;
   }
+  // A thread may have posted to us and then gone idle since the check above: its post
+  // happened before its idle count went up, so reading the count saw the post too.
+  if (inbox_pending_.load(std::memory_order_acquire)) return;
   raise_loop_exit_in_main();
 }
 

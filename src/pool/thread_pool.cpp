@@ -4,6 +4,8 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <pthread.h>
+
 #include <mutex>
 #include <string>
 #include <thread>
@@ -62,10 +64,11 @@ std::size_t default_threadpool_size() {
 // Workers sleep on a futex word (std::atomic::wait) and the queue is guarded by a spin
 // lock: neither goes through pthread, so the patch layer's --threads mode, which makes
 // pthread mutexes greenlet-aware on hub threads, cannot change how the pool synchronises.
+namespace {
+thread_local bool in_worker = false;  // this thread is running a pool job
+}  // namespace
+
 struct ThreadPool::Impl {
-  // The idle count includes every worker from just before it is created until after it
-  // is joined, except while it runs a job: a hub deciding LoopExit then never counts a
-  // parked worker as a thread that could wake it.
   explicit Impl(std::size_t maxsize) : maxsize(maxsize) {}
 
   const std::size_t maxsize;
@@ -77,8 +80,20 @@ struct ThreadPool::Impl {
   std::size_t available = 0;  // workers not running a job (looking for one or asleep)
   std::size_t sleeping = 0;
   bool stopping = false;
+  int reported_idle = 0;      // this pool's share of detail::idle_green_threads
   std::vector<std::thread> workers;
   std::vector<std::thread::id> worker_ids;
+  detail::PoolJob* running = nullptr;  // for fork(): what the child must cancel
+
+  // Every pool, so fork() can hold their locks across the fork and reset them in the child.
+  static detail::SpinLock registry_lock;
+  static Impl* registry;
+  Impl* registry_prev = nullptr;
+  Impl* registry_next = nullptr;
+  static void before_fork() noexcept;
+  static void after_fork_in_parent() noexcept;
+  static void after_fork_in_child() noexcept;
+  void reset_in_child() noexcept;
 
   std::atomic<std::uint32_t> signal{0};  // the futex word sleeping workers wait on
   std::atomic<std::size_t> pending{0};   // queued + running
@@ -93,6 +108,16 @@ struct ThreadPool::Impl {
     }
   } idle;
 
+  // A hub deciding LoopExit counts the other threads that could still wake it and
+  // ignores detail::idle_green_threads. A worker is idle when it runs no job and no
+  // queued job is about to be taken by it: max(0, available - queued). Every worker
+  // counts (as idle or not) from just before it is created until after it is joined.
+  // Call with `lock` held after changing available, queued or started.
+  void update_idle() noexcept {
+    const int idle = available > queued ? static_cast<int>(available - queued) : 0;
+    detail::idle_green_threads.fetch_add(idle - reported_idle, std::memory_order_acq_rel);
+    reported_idle = idle;
+  }
   void worker_main() noexcept;
   void finish(detail::PoolJob* job) noexcept;
   void fail_all(detail::PoolJob* jobs, const std::exception_ptr& error) noexcept {
@@ -124,16 +149,71 @@ void ThreadPool::Impl::worker_main() noexcept {
     detail::PoolJob* job = head;
     head = job->next;
     if (head == nullptr) tail = nullptr;
+    job->prev = nullptr;
+    job->next = running;
+    if (running != nullptr) running->prev = job;
+    running = job;
     --queued;
     --available;
-    detail::idle_green_threads.fetch_sub(1, std::memory_order_acq_rel);
+    update_idle();
     guard.unlock();
+    in_worker = true;
     job->run();
+    in_worker = false;
+    guard.lock();
+    (job->prev != nullptr ? job->prev->next : running) = job->next;
+    if (job->next != nullptr) job->next->prev = job->prev;
+    guard.unlock();
     finish(job);
     guard.lock();
-    detail::idle_green_threads.fetch_add(1, std::memory_order_acq_rel);
     ++available;
+    update_idle();
   }
+}
+
+detail::SpinLock ThreadPool::Impl::registry_lock;
+ThreadPool::Impl* ThreadPool::Impl::registry = nullptr;
+
+void ThreadPool::Impl::before_fork() noexcept {
+  registry_lock.lock();
+  for (Impl* impl = registry; impl != nullptr; impl = impl->registry_next) impl->lock.lock();
+}
+
+void ThreadPool::Impl::after_fork_in_parent() noexcept {
+  for (Impl* impl = registry; impl != nullptr; impl = impl->registry_next) impl->lock.unlock();
+  registry_lock.unlock();
+}
+
+void ThreadPool::Impl::after_fork_in_child() noexcept {
+  const bool from_a_job = in_worker;  // the child will exec: leave everything alone
+  for (Impl* impl = registry; impl != nullptr; impl = impl->registry_next) {
+    if (!from_a_job) impl->reset_in_child();
+    impl->lock.unlock();
+  }
+  registry_lock.unlock();
+}
+
+void ThreadPool::Impl::reset_in_child() noexcept {
+  // The workers do not exist here: forget them without joining (destroying a joinable
+  // std::thread would terminate), and fail what they held. Called with `lock` held.
+  new std::vector<std::thread>(std::move(workers));  // deliberately leaked
+  workers.clear();
+  worker_ids.clear();
+  started = available = sleeping = queued = 0;
+  update_idle();
+  detail::PoolJob* orphans = head;
+  head = tail = nullptr;
+  for (detail::PoolJob* job = running; job != nullptr;) {
+    detail::PoolJob* next = job->next;
+    job->next = orphans;
+    orphans = job;
+    job = next;
+  }
+  running = nullptr;
+  lock.unlock();
+  fail_all(orphans, std::make_exception_ptr(CancelledError(
+                        "green::ThreadPool: job cancelled: the process forked; the job belongs to the parent")));
+  lock.lock();
 }
 
 void ThreadPool::Impl::finish(detail::PoolJob* job) noexcept {
@@ -149,11 +229,25 @@ void ThreadPool::Impl::finish(detail::PoolJob* job) noexcept {
 
 ThreadPool::ThreadPool(std::size_t maxsize) {
   if (maxsize < 1) throw std::invalid_argument("green::ThreadPool: maxsize must be >= 1, got 0");
+  static const bool fork_handlers = [] {
+    return ::pthread_atfork(&Impl::before_fork, &Impl::after_fork_in_parent, &Impl::after_fork_in_child) == 0;
+  }();
+  (void)fork_handlers;
   impl_ = std::make_unique<Impl>(maxsize);
   impl_->idle.impl = impl_.get();
+  std::lock_guard guard(Impl::registry_lock);
+  impl_->registry_next = Impl::registry;
+  if (Impl::registry != nullptr) Impl::registry->registry_prev = impl_.get();
+  Impl::registry = impl_.get();
 }
 
-ThreadPool::~ThreadPool() { shutdown(); }
+ThreadPool::~ThreadPool() {
+  shutdown();
+  std::lock_guard guard(Impl::registry_lock);
+  Impl& impl = *impl_;
+  (impl.registry_prev != nullptr ? impl.registry_prev->registry_next : Impl::registry) = impl.registry_next;
+  if (impl.registry_next != nullptr) impl.registry_next->registry_prev = impl.registry_prev;
+}
 
 std::size_t ThreadPool::maxsize() const noexcept { return impl_->maxsize; }
 
@@ -173,15 +267,11 @@ bool ThreadPool::join(std::optional<double> timeout) {
 
 void ThreadPool::enqueue(std::unique_ptr<detail::PoolJob> job) {
   Impl& impl = *impl_;
-  // The hub that will wait for the result, if the caller has one (a plain thread has none
-  // and gets no LoopExit protection it could not use anyway).
-  Hub* hub = nullptr;
-  if (detail::ThreadState* ts = detail::ThreadState::get_if_exists(); ts != nullptr && ts->hub) hub = ts->hub.get();
-  if (hub != nullptr) {
-    if (!hub->threadpool_) hub->threadpool_ = std::make_shared<detail::HubPoolState>();
-    auto& state = *static_cast<detail::HubPoolState*>(hub->threadpool_.get());
-    job->hub = state.link_for(*hub);
-  }
+  // The caller's hub, which will wait for the result (created now if the thread has none
+  // yet: a get() right after would create it anyway, too late to count the job).
+  Hub& hub = Hub::current();
+  if (!hub.threadpool_) hub.threadpool_ = std::make_shared<detail::HubPoolState>();
+  job->hub = static_cast<detail::HubPoolState*>(hub.threadpool_.get())->link_for(hub);
 
   bool start_worker = false;
   bool wake = false;
@@ -189,7 +279,7 @@ void ThreadPool::enqueue(std::unique_ptr<detail::PoolJob> job) {
     std::lock_guard guard(impl.lock);
     if (impl.stopping) throw std::logic_error("green::ThreadPool: submit after shutdown");
     impl.pending.fetch_add(1, std::memory_order_acq_rel);
-    if (hub != nullptr) hub->add_external_work();
+    hub.add_external_work();
     detail::PoolJob* raw = job.release();
     if (impl.tail != nullptr)
       impl.tail->next = raw;
@@ -202,11 +292,11 @@ void ThreadPool::enqueue(std::unique_ptr<detail::PoolJob> job) {
     if (impl.queued > impl.available && impl.started < impl.maxsize) {
       ++impl.started;
       ++impl.available;
-      detail::idle_green_threads.fetch_add(1, std::memory_order_acq_rel);
       start_worker = true;
     } else if (impl.sleeping > 0) {
       wake = true;
     }
+    impl.update_idle();
   }
   if (wake) impl.wake_one();
   if (!start_worker) return;
@@ -225,12 +315,12 @@ void ThreadPool::enqueue(std::unique_ptr<detail::PoolJob> job) {
       std::lock_guard guard(impl.lock);
       --impl.started;
       --impl.available;
-      detail::idle_green_threads.fetch_sub(1, std::memory_order_acq_rel);
       if (impl.started == 0) {
         failed = impl.head;
         impl.head = impl.tail = nullptr;
         impl.queued = 0;
       }
+      impl.update_idle();
     }
     impl.fail_all(failed, error);
   }
@@ -251,6 +341,7 @@ void ThreadPool::shutdown() noexcept {
     cancelled = impl.head;
     impl.head = impl.tail = nullptr;
     impl.queued = 0;
+    impl.update_idle();
     workers.swap(impl.workers);
   }
   impl.fail_all(cancelled, std::make_exception_ptr(CancelledError(
@@ -260,7 +351,10 @@ void ThreadPool::shutdown() noexcept {
   detail::RealThreadScope real_thread;
   for (std::thread& worker : workers) {
     worker.join();
-    detail::idle_green_threads.fetch_sub(1, std::memory_order_acq_rel);
+    std::lock_guard guard(impl.lock);
+    --impl.available;
+    --impl.started;
+    impl.update_idle();
   }
 }
 

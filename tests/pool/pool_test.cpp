@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <list>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -420,6 +421,66 @@ TEST(Group, UnjoinedExceptionsAreStillReported) {
   EXPECT_TRUE(group.join(5.0));
   std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("lost in a pool"), std::string::npos) << err;
+}
+
+}  // namespace
+
+namespace {
+
+// Spawners and tasks killed and timed out at random: afterwards no slot leaked, the pool
+// never ran more than its size, and every queued call got a result.
+TEST(PoolStress, RandomKillsAndTimeoutsLeakNoSlot) {
+  constexpr std::size_t kSize = 8;
+  green::Pool pool(kSize);
+  std::mt19937 rng(12345);
+  int running = 0, peak = 0, ran = 0;
+  auto task = [&](int ticks) {
+    peak = std::max(peak, ++running);
+    struct Done {
+      int& running;
+      ~Done() { --running; }
+    } done{running};
+    ++ran;
+    for (int i = 0; i < ticks; ++i) green::sleep(0);
+    return ticks;
+  };
+  std::vector<green::GreenletRef> spawners;
+  std::vector<green::AsyncResult<int>> results;
+  for (int i = 0; i < 2000; ++i) {
+    const int kind = static_cast<int>(rng() % 4);
+    const int ticks = static_cast<int>(rng() % 5);
+    if (kind == 0) {
+      results.push_back(pool.submit(task, ticks));
+    } else {
+      spawners.push_back(green::spawn([&pool, &task, kind, ticks] {
+        if (kind == 1) {
+          green::Timeout timeout(0.0005);
+          pool.spawn(task, ticks).join();
+        } else {
+          pool.spawn(task, ticks).join();
+        }
+      }));
+    }
+    if (rng() % 8 == 0) green::sleep(0);
+    if (!spawners.empty() && rng() % 5 == 0) spawners[rng() % spawners.size()].kill(false);
+    if (rng() % 50 == 0) {
+      auto members = pool.greenlets();
+      if (!members.empty()) members[rng() % members.size()].kill(false);
+    }
+  }
+  for (auto& s : spawners) ASSERT_TRUE(s.join(60.0));
+  ASSERT_TRUE(pool.join(60.0));
+  for (auto& r : results) {
+    ASSERT_TRUE(r.ready());
+    if (!r.successful()) {
+      EXPECT_THROW(r.get(), green::CancelledError);
+    }
+  }
+  EXPECT_EQ(pool.free_count(), kSize);
+  EXPECT_EQ(pool.count(), 0u);
+  EXPECT_EQ(running, 0);
+  EXPECT_LE(peak, static_cast<int>(kSize));
+  EXPECT_GT(ran, 100);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <green/green.hpp>
 
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -128,6 +129,32 @@ TEST(AsCompleted, OverThreadPoolResults) {
   int sum = 0;
   for (const auto& f : green::as_completed(futures, 10.0)) sum += f.get();
   EXPECT_EQ(sum, 45);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Wait, MixesGreenletsAndResultsOfDifferentTypes) {
+  green::AsyncResult<std::string> text;
+  auto number = green::spawn([] { return 4; });
+  green::ThreadPool threads(1);
+  auto on_thread = threads.submit([] { return 2.5; });
+  std::vector<green::Waitable> objects{number, text, on_thread};
+  auto setter = green::spawn([&] { text.set("done"); });
+  auto [done, not_done] = green::wait(objects, 10.0);
+  EXPECT_EQ(done.size(), 3u);
+  ASSERT_NE(done[0].get_if<green::Greenlet<int>>(), nullptr);
+  EXPECT_EQ(done[0].get_if<green::Greenlet<int>>()->get(), 4);
+  EXPECT_EQ(done[1].get_if<green::AsyncResult<int>>(), nullptr);
+  EXPECT_EQ(done[1].get_if<green::AsyncResult<std::string>>()->get(), "done");
+  int seen = 0;
+  for (const green::Waitable& w : green::as_completed(objects, 10.0)) {
+    EXPECT_TRUE(w.ready());
+    ++seen;
+  }
+  EXPECT_EQ(seen, 3);
+  setter.get();
 }
 
 }  // namespace
