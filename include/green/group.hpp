@@ -252,7 +252,7 @@ class Group {
   // passed first.
   bool join(std::optional<double> timeout = {});
   // Kills every member and cancels queued calls; with block, waits up to `timeout` for
-  // the members to die.
+  // the members to die. Called by a member, kills the others first, then itself.
   void kill(bool block = true, std::optional<double> timeout = {});
   void killone(const GreenletRef& greenlet, bool block = true, std::optional<double> timeout = {});
 

@@ -16,10 +16,13 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "green/errors.hpp"

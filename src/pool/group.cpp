@@ -233,9 +233,20 @@ void Group::kill(bool block, std::optional<double> timeout) {
     delete task;
   }
   queued_tail_ = nullptr;
-  const std::vector<GreenletRef> members = greenlets();
   if (count_ == 0) empty_.notify_all(Waiter::kNotified);
-  killall(members, block, timeout);
+  // A member killing its own group dies last, after the others were killed.
+  GreenletBase* self = detail::blockable_greenlet();
+  bool self_is_member = false;
+  std::vector<GreenletRef> others;
+  others.reserve(count_);
+  for (const detail::GroupMember* m = head_; m != nullptr; m = m->next) {
+    if (m->greenlet == self)
+      self_is_member = true;
+    else
+      others.emplace_back(m->greenlet);
+  }
+  killall(others, block, timeout);
+  if (self_is_member) throw GreenletExit();
 }
 
 void Group::killone(const GreenletRef& greenlet, bool block, std::optional<double> timeout) {

@@ -308,6 +308,35 @@ TEST(Pool, KillCancelsQueuedAndKillsRunningTasks) {
   EXPECT_EQ(pool.free_count(), 1u);
 }
 
+TEST(Pool, ATaskKilledBeforeItStartedReportsCancelledError) {
+  green::Pool pool(2);
+  auto started = pool.submit([] { return 1; });
+  auto queued = pool.submit([] { return 2; });
+  auto more = pool.submit([] { return 3; });  // waits for a slot
+  pool.kill();  // nothing ran yet
+  EXPECT_THROW(started.get(5.0), green::CancelledError);
+  EXPECT_THROW(queued.get(5.0), green::CancelledError);
+  EXPECT_THROW(more.get(5.0), green::CancelledError);
+  EXPECT_EQ(pool.free_count(), 2u);
+}
+
+TEST(Pool, AMemberKillingItsPoolKillsTheOthersThenItself) {
+  green::Pool pool(3);
+  green::Event never;
+  auto a = pool.spawn([&] { never.wait(); });
+  auto b = pool.spawn([&] { never.wait(); });
+  auto killer = pool.spawn([&] {
+    green::sleep(0.001);
+    pool.kill();
+  });
+  killer.join(5.0);
+  EXPECT_THROW(killer.get(), green::GreenletExit);
+  EXPECT_TRUE(a.dead());
+  EXPECT_TRUE(b.dead());
+  EXPECT_TRUE(pool.join(5.0));
+  EXPECT_EQ(pool.free_count(), 3u);
+}
+
 TEST(Pool, AKilledImapTaskReportsCancelledError) {
   green::Pool pool(2);
   green::Event never;
