@@ -420,7 +420,8 @@ Waiter::~Waiter() {
 
 bool Waiter::notify(int reason) noexcept {
   // A greenlet about to receive a kill must not take what notify_one hands out.
-  if (reason != kTimedOut && greenlet_->pending_is_kill_ && hub_->is_current_thread()) return false;
+  if (reason != kTimedOut && hub_->is_current_thread() && greenlet_->has_pending() && greenlet_->pending_is_kill_)
+    return false;
   int expected = 0;
   if (!state_.compare_exchange_strong(expected, reason, std::memory_order_acq_rel)) return false;
   hub_->wake(*greenlet_, seq_);
