@@ -1,0 +1,167 @@
+#include "crawler.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <vector>
+
+#include <green/greenlet.hpp>
+#include <green/hub.hpp>
+
+#include "html.hpp"
+#include "url.hpp"
+
+namespace crawler {
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+FrontierLimits limits_of(const Options& o) {
+  return FrontierLimits{o.per_host, o.delay, o.max_pages, o.depth, o.same_host, o.robots};
+}
+
+}  // namespace
+
+void WorkSignal::wait(std::optional<double> timeout) {
+  // Workers and notifiers share one OS thread: nothing runs between the caller's check of
+  // the frontier and this link, so no wake-up can be lost.
+  green::Waiter waiter("green-crawl frontier");
+  link(waiter);
+  waiter.wait(timeout);
+}
+
+void WorkSignal::notify(std::size_t n) {
+  std::lock_guard guard(lock());
+  while (n-- > 0 && notify_one_locked(green::Waiter::kNotified)) {
+  }
+}
+
+void WorkSignal::notify_all() {
+  std::lock_guard guard(lock());
+  notify_all_locked(green::Waiter::kNotified);
+}
+
+Crawler::Crawler(const Options& options, Output& output, std::function<bool()> interrupted, double backoff)
+    : options_(options),
+      output_(output),
+      interrupted_(std::move(interrupted)),
+      frontier_(limits_of(options)) {
+  fetch_config_.user_agent = options.user_agent;
+  fetch_config_.timeout = options.timeout;
+  fetch_config_.retries = options.retries;
+  fetch_config_.backoff = backoff;
+  fetch_config_.stop = &stop_;
+  for (const std::string& seed : options.seeds) frontier_.add_seed(seed);
+  progress_line_ = !options.quiet && ::isatty(STDERR_FILENO);
+}
+
+void Crawler::run() {
+  auto monitor = green::spawn([this] { this->monitor(); });
+  std::vector<green::GreenletRef> workers;
+  long n = std::min<long>(options_.concurrency, std::max<long>(options_.max_pages, 1));
+  for (long i = 0; i < n; ++i) workers.push_back(green::spawn([this] { work(); }));
+  green::joinall(workers);
+  done_.set();
+  monitor.join();
+  output_.flush();
+  for (const auto& w : workers) w.get();  // a worker's unexpected exception is the crawl's
+}
+
+void Crawler::stop() {
+  stop_.set();
+  signal_.notify_all();
+}
+
+void Crawler::monitor() {
+  double last_draw = 0;
+  while (!done_.wait(0.1)) {
+    if (interrupted_ && interrupted_() && !stopped()) stop();
+    output_.flush();
+    if (progress_line_ && now() - last_draw >= 0.25) {
+      last_draw = now();
+      std::fprintf(stderr, "\r%s\x1b[K", stats_.progress(options_.max_pages, frontier_.in_flight()).c_str());
+    }
+  }
+  if (progress_line_) std::fprintf(stderr, "\r\x1b[K");
+}
+
+std::optional<Task> Crawler::next_task() {
+  while (!stopped()) {
+    std::optional<double> retry_at;
+    if (auto task = frontier_.take(now(), &retry_at)) return task;
+    if (frontier_.finished()) {
+      signal_.notify_all();  // let the other waiting workers see it too
+      return std::nullopt;
+    }
+    std::optional<double> timeout;
+    if (retry_at) timeout = std::max(0.0, *retry_at - now());
+    signal_.wait(timeout);
+  }
+  return std::nullopt;
+}
+
+void Crawler::work() {
+  Fetcher fetcher(fetch_config_);
+  while (auto task = next_task()) {
+    if (task->robots)
+      fetch_robots(fetcher, *task);
+    else
+      fetch_page(fetcher, *task);
+  }
+}
+
+void Crawler::fetch_robots(Fetcher& fetcher, const Task& task) {
+  FetchResult r = fetcher.fetch(task.url);
+  if (!r.cancelled) {
+    stats_.robots_fetched();
+    // RFC 9309 2.3.1: unavailable (4xx) allows all; unreachable (5xx, no answer) allows none.
+    if (r.status >= 200 && r.status < 300)
+      frontier_.set_robots(task.origin, Robots::parse(r.body, options_.user_agent));
+    else if (r.status >= 400 && r.status < 500)
+      frontier_.set_robots(task.origin, Robots::allow_all());
+    else
+      frontier_.set_robots(task.origin, Robots::disallow_all());
+  }
+  frontier_.done(task);
+  signal_.notify_all();  // the origin's queued pages are now takeable (or dropped)
+}
+
+void Crawler::fetch_page(Fetcher& fetcher, const Task& task) {
+  FetchResult r = fetcher.fetch(task.url);
+  if (r.cancelled) {
+    stats_.cancelled();
+    frontier_.done(task);
+    return;
+  }
+  PageRecord page;
+  page.url = task.url;
+  page.final_url = r.final_url;
+  page.status = r.status;
+  page.content_type = r.content_type;
+  page.bytes = r.bytes;
+  page.elapsed_ms = r.elapsed_ms;
+  page.depth = task.depth;
+  page.attempts = r.attempts;
+  if (!r.error.empty()) page.error = r.error;
+
+  std::size_t admitted = 0;
+  if (r.final_url != task.url)
+    if (auto final_url = normalize_url(r.final_url)) frontier_.mark_seen(*final_url);
+  if (r.status >= 200 && r.status < 300 && r.is_html()) {
+    PageInfo info = parse_page(r.body, r.final_url);
+    page.title = std::move(info.title);
+    page.links = info.links.size();
+    if (task.depth < options_.depth)
+      for (const std::string& link : info.links) admitted += frontier_.add(link, task.depth + 1) ? 1 : 0;
+  }
+  output_.write(page);
+  stats_.record(page);
+  frontier_.done(task);
+  signal_.notify(admitted + 1);  // one per new URL, one for the freed slot
+}
+
+}  // namespace crawler
