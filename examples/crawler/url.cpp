@@ -76,7 +76,8 @@ std::optional<std::string> resolve_url(std::string_view base, std::string_view h
   if (!u) return std::nullopt;
   std::string b(base);
   if (curl_url_set(u.get(), CURLUPART_URL, b.c_str(), 0) != CURLUE_OK) return std::nullopt;
-  if (href.empty()) return finish(u.get());  // "" is the document itself
+  // "" and "#frag" are the document itself (curl 7.88 resolves "#frag" to the directory).
+  if (href.empty() || href.front() == '#') return finish(u.get());
   std::string h(href);
   // An absolute href with another scheme (mailto:, javascript:) must not be taken for a
   // relative path: check it before curl, which rejects unknown schemes only sometimes.
