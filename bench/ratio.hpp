@@ -3,7 +3,11 @@
 //
 //   GREEN_RATIO(switch_vs_fiber, "RawGreenlet switch / boost::context::fiber switch",
 //               "BM_RawGreenletSwitch", "BM_FiberSwitch", green_bench::at_most(1.3));
+//
+// A fifth argument names a user counter to compare instead of the time per iteration.
 #pragma once
+
+#include <benchmark/benchmark.h>
 
 #include <optional>
 #include <string>
@@ -27,7 +31,27 @@ struct Ratio {
   std::string metric = "time";
 };
 
+// An absolute figure checked against a target (RSS per greenlet, timer lateness).
+struct Limit {
+  std::string label;
+  std::string benchmark;
+  std::string metric;  // a user counter of `benchmark`
+  std::string unit;
+  Target target;
+};
+
+std::vector<Limit>& limits();
+
+struct RegisterLimit {
+  explicit RegisterLimit(Limit l) { limits().push_back(std::move(l)); }
+};
+
 std::vector<Ratio>& ratios();
+
+// A counter that reports nanoseconds of real time per item, for `items` items in the run.
+inline benchmark::Counter ns_per(double items) {
+  return benchmark::Counter(items / 1e9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
 
 struct RegisterRatio {
   explicit RegisterRatio(Ratio r) { ratios().push_back(std::move(r)); }
@@ -37,3 +61,8 @@ struct RegisterRatio {
 
 #define GREEN_RATIO(id, label, numerator, denominator, ...) \
   static ::green_bench::RegisterRatio green_ratio_##id(::green_bench::Ratio{label, numerator, denominator, __VA_ARGS__})
+
+//   GREEN_LIMIT(rss, "RSS per idle greenlet", "BM_GreenletMemory", "KiB_per_task", "KiB",
+//               green_bench::at_most(6));
+#define GREEN_LIMIT(id, label, benchmark, metric, unit, target) \
+  static ::green_bench::RegisterLimit green_limit_##id(::green_bench::Limit{label, benchmark, metric, unit, target})

@@ -14,6 +14,11 @@ std::vector<Ratio>& ratios() {
   return all;
 }
 
+std::vector<Limit>& limits() {
+  static std::vector<Limit> all;
+  return all;
+}
+
 namespace {
 class CollectingReporter : public benchmark::ConsoleReporter {
  public:
@@ -36,6 +41,50 @@ const std::map<std::string, double>* find(const CollectingReporter& r, const std
     if (full.rfind(name + "/", 0) == 0) return &metrics;
   return nullptr;
 }
+
+std::string describe(const Target& target) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%s %g", target.at_most ? "<=" : ">=", target.value);
+  return text;
+}
+
+const char* verdict(const Target& target, double value) {
+  return (target.at_most ? value <= target.value : value >= target.value) ? "met" : "MISSED";
+}
+
+void print_ratios(const CollectingReporter& reporter) {
+  if (ratios().empty()) return;
+  std::printf("\n%-64s %10s %12s\n", "ratio (green / peer)", "value", "target");
+  for (const auto& ratio : ratios()) {
+    const auto* num = find(reporter, ratio.numerator);
+    const auto* den = find(reporter, ratio.denominator);
+    if (num == nullptr || den == nullptr || !num->count(ratio.metric) || !den->count(ratio.metric)) {
+      std::printf("%-64s %10s\n", ratio.label.c_str(), "(not run)");
+      continue;
+    }
+    const double value = num->at(ratio.metric) / den->at(ratio.metric);
+    if (ratio.target)
+      std::printf("%-64s %10.3f %12s  %s\n", ratio.label.c_str(), value, describe(*ratio.target).c_str(),
+                  verdict(*ratio.target, value));
+    else
+      std::printf("%-64s %10.3f\n", ratio.label.c_str(), value);
+  }
+}
+
+void print_limits(const CollectingReporter& reporter) {
+  if (limits().empty()) return;
+  std::printf("\n%-64s %10s %12s\n", "figure", "value", "target");
+  for (const auto& limit : limits()) {
+    const auto* run = find(reporter, limit.benchmark);
+    if (run == nullptr || !run->count(limit.metric)) {
+      std::printf("%-64s %10s\n", limit.label.c_str(), "(not run)");
+      continue;
+    }
+    const double value = run->at(limit.metric);
+    std::printf("%-64s %10.2f %12s  %s\n", limit.label.c_str(), value,
+                (describe(limit.target) + " " + limit.unit).c_str(), verdict(limit.target, value));
+  }
+}
 }  // namespace
 }  // namespace green_bench
 
@@ -46,24 +95,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  if (green_bench::ratios().empty()) return 0;
-  std::printf("\n%-60s %10s %12s  %s\n", "ratio", "value", "target", "");
-  for (const auto& ratio : green_bench::ratios()) {
-    const auto* num = green_bench::find(reporter, ratio.numerator);
-    const auto* den = green_bench::find(reporter, ratio.denominator);
-    if (num == nullptr || den == nullptr || !num->count(ratio.metric) || !den->count(ratio.metric)) {
-      std::printf("%-60s %10s\n", ratio.label.c_str(), "(not run)");
-      continue;
-    }
-    const double value = num->at(ratio.metric) / den->at(ratio.metric);
-    std::string target = "";
-    const char* verdict = "";
-    if (ratio.target) {
-      target = (ratio.target->at_most ? "<= " : ">= ") + std::to_string(ratio.target->value).substr(0, 4);
-      bool ok = ratio.target->at_most ? value <= ratio.target->value : value >= ratio.target->value;
-      verdict = ok ? "met" : "MISSED";
-    }
-    std::printf("%-60s %10.3f %12s  %s\n", ratio.label.c_str(), value, target.c_str(), verdict);
-  }
+  green_bench::print_ratios(reporter);
+  green_bench::print_limits(reporter);
   return 0;
 }

@@ -9,4 +9,6 @@
 #include "green/iwait.hpp"
 #include "green/linkable.hpp"
 #include "green/raw_greenlet.hpp"
+#include "green/thread_pool.hpp"
 #include "green/timeout.hpp"
+#include "green/wait.hpp"

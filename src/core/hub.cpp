@@ -301,13 +301,19 @@ std::string Hub::describe_blocked() const {
 }
 
 void Hub::raise_loop_exit_in_main() {
-  std::string message = "green::LoopExit: this operation would block forever: the main greenlet waits on ";
-  message += main_->waiting_on_ != nullptr ? main_->waiting_on_ : "the hub";
-  message += ", and no greenlet is ready, no watcher is active and no other thread could wake it";
-  if (live_count_ > 0) message += "; blocked greenlets: " + describe_blocked();
+  // Nothing that owns memory may stay in this frame across the switch: if the program then
+  // ends, the hub is abandoned mid-frame and its locals are never destroyed.
+  std::exception_ptr error;
+  {
+    std::string message = "green::LoopExit: this operation would block forever: the main greenlet waits on ";
+    message += main_->waiting_on_ != nullptr ? main_->waiting_on_ : "the hub";
+    message += ", and no greenlet is ready, no watcher is active and no other thread could wake it";
+    if (live_count_ > 0) message += "; blocked greenlets: " + describe_blocked();
+    error = std::make_exception_ptr(LoopExit(message));
+  }
   main_->sched_ = GreenletBase::Sched::running;
   main_->waiting_on_ = nullptr;
-  main_->throw_to(std::make_exception_ptr(LoopExit(message)));
+  main_->throw_to(std::move(error));
 }
 
 void Hub::run() {

@@ -2,7 +2,6 @@
 // globals and AddressSanitizer's fiber annotations.
 #include "green/raw_greenlet.hpp"
 
-#include <cxxabi.h>
 
 #include <boost/context/detail/fcontext.hpp>
 #include <cstdio>
@@ -21,14 +20,11 @@ namespace ctx = boost::context::detail;
 
 namespace green {
 namespace detail {
-namespace {
-static_assert(sizeof(ExceptionState) == 16, "mirrors libstdc++'s __cxa_eh_globals on x86_64");
-
-ExceptionState* exception_globals() noexcept {
-  return reinterpret_cast<ExceptionState*>(abi::__cxa_get_globals());
-}
-}  // namespace
-
+#ifdef GREEN_ASAN
+const bool switch_is_annotated = true;
+#else
+const bool switch_is_annotated = false;
+#endif
 struct Switch {
   static void trampoline(ctx::transfer_t from) noexcept { RawGreenlet::entry(from.fctx, from.data); }
 };
@@ -67,17 +63,55 @@ void RawGreenlet::set_parent(RawGreenlet& parent) {
   parent_ = &parent;
 }
 
+void RawGreenlet::jump_to(RawGreenlet& target, bool dying) {
+  detail::ExceptionState* globals = thread_->exception_globals;
+  exceptions_ = *globals;
+  *globals = target.exceptions_;
+  thread_->current = &target;
+#ifdef GREEN_ASAN
+  __sanitizer_start_switch_fiber(dying ? nullptr : &asan_fake_stack_, target.asan_bottom_, target.asan_size_);
+#else
+  (void)dying;
+#endif
+  ctx::transfer_t from = ctx::jump_fcontext(target.context_, this);
+  after_resume(from.fctx, from.data);
+}
+
+void RawGreenlet::after_resume(void* from_context, void* from_greenlet) noexcept {
+  auto* from = static_cast<RawGreenlet*>(from_greenlet);
+#ifdef GREEN_ASAN
+  const void* bottom = nullptr;
+  std::size_t size = 0;
+  __sanitizer_finish_switch_fiber(asan_fake_stack_, &bottom, &size);
+  if (from->is_main_) {
+    from->asan_bottom_ = bottom;
+    from->asan_size_ = size;
+  }
+#endif
+  // A finished greenlet cannot free the stack it is running on: whoever it jumped to does.
+  if (from->state_ == State::dead)
+    release_stack_of_dead(*from);
+  else
+    from->context_ = from_context;
+}
+
 void RawGreenlet::check_thread(const char* operation) const {
   if (detail::ThreadState::get_if_exists() != thread_)
     throw std::logic_error(std::string("green::RawGreenlet::") + operation +
                            ": the greenlet belongs to another OS thread");
 }
 
-void RawGreenlet::switch_to() {
+void RawGreenlet::switch_to_slow() {
+  if (detail::ThreadState::get_if_exists() == thread_ && state_ == State::started) {
+    RawGreenlet& from = *thread_->current;
+    if (&from == this) return;
+    from.jump_to(*this, false);
+    from.raise_pending();
+    return;
+  }
   check_thread("switch_to");
   if (dead()) throw std::logic_error("green::RawGreenlet::switch_to: cannot switch to a dead greenlet");
   RawGreenlet& from = *thread_->current;
-  if (&from == this) return;
   start_or_jump();
   from.raise_pending();
 }
@@ -111,7 +145,7 @@ void RawGreenlet::raise_pending() {
 
 void RawGreenlet::prepare_start() {
   if (state_ != State::not_started) return;
-  stack_ = thread_->stacks.acquire(requested_stack_size_);
+  stack_ = thread().stacks.acquire(requested_stack_size_);
   context_ = ctx::make_fcontext(stack_.top(), stack_.size, &detail::Switch::trampoline);
   asan_bottom_ = stack_.low + stack_.guard;
   asan_size_ = stack_.size;
@@ -121,38 +155,6 @@ void RawGreenlet::prepare_start() {
 void RawGreenlet::start_or_jump() {
   prepare_start();
   thread_->current->jump_to(*this, false);
-}
-
-void RawGreenlet::jump_to(RawGreenlet& target, bool dying) {
-  detail::ExceptionState* globals = detail::exception_globals();
-  exceptions_ = *globals;
-  *globals = target.exceptions_;
-  thread_->current = &target;
-#ifdef GREEN_ASAN
-  __sanitizer_start_switch_fiber(dying ? nullptr : &asan_fake_stack_, target.asan_bottom_, target.asan_size_);
-#else
-  (void)dying;
-#endif
-  ctx::transfer_t from = ctx::jump_fcontext(target.context_, this);
-  after_resume(from.fctx, from.data);
-}
-
-void RawGreenlet::after_resume(void* from_context, void* from_greenlet) noexcept {
-  auto* from = static_cast<RawGreenlet*>(from_greenlet);
-#ifdef GREEN_ASAN
-  const void* bottom = nullptr;
-  std::size_t size = 0;
-  __sanitizer_finish_switch_fiber(asan_fake_stack_, &bottom, &size);
-  if (from->is_main_) {
-    from->asan_bottom_ = bottom;
-    from->asan_size_ = size;
-  }
-#endif
-  // A finished greenlet cannot free the stack it is running on: whoever it jumped to does.
-  if (from->state_ == State::dead)
-    from->release_stack();
-  else
-    from->context_ = from_context;
 }
 
 void RawGreenlet::entry(void* from_context, void* from_greenlet) noexcept {
@@ -211,9 +213,13 @@ void RawGreenlet::unwind() noexcept {
   }
 }
 
+void RawGreenlet::release_stack_of_dead(RawGreenlet& from) noexcept { from.release_stack(); }
+
+detail::ThreadState& RawGreenlet::thread() const noexcept { return *static_cast<detail::ThreadState*>(thread_); }
+
 void RawGreenlet::release_stack() noexcept {
   if (!stack_) return;
-  thread_->stacks.release(stack_);
+  thread().stacks.release(stack_);
   stack_ = {};
 }
 

@@ -14,28 +14,27 @@ class Hub;
 
 namespace green::detail {
 
-struct ThreadState {
+struct ThreadState : SwitchState {
   ThreadState();
   ~ThreadState();
 
-  RawGreenlet* current = nullptr;
   GreenletBase* main = nullptr;  // holds one reference
   RawGreenlet* main_raw() const noexcept;
   std::unique_ptr<Hub> hub;
   StackPool stacks;
   bool shutting_down = false;  // greenlets left at thread exit are abandoned, not unwound
 
-  // Fast path: tl_current is a plain pointer (no TLS init guard on every switch).
+  // Fast path: tls_switch_state is a plain pointer (no TLS init guard on every switch),
+  // initial-exec so a switch reads it with one %fs-relative load.
   static ThreadState& get() {
-    if (instance == nullptr) create();
-    return *instance;
+    if (tls_switch_state == nullptr) create();
+    return *static_cast<ThreadState*>(tls_switch_state);
   }
-  static ThreadState* get_if_exists() noexcept { return instance; }
+  static ThreadState* get_if_exists() noexcept { return static_cast<ThreadState*>(tls_switch_state); }
   static const Stack& stack_of(const RawGreenlet& g) noexcept { return g.stack_; }
 
  private:
   static void create();
-  static thread_local ThreadState* instance;
 };
 
 }  // namespace green::detail
