@@ -11,4 +11,6 @@
 #include "green/raw_greenlet.hpp"
 #include "green/thread_pool.hpp"
 #include "green/timeout.hpp"
+#include "green/resolver.hpp"
+#include "green/socket.hpp"
 #include "green/wait.hpp"
