@@ -89,6 +89,12 @@ int TestServer::requests(const std::string& path) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
+std::vector<double> TestServer::arrivals(const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  auto it = arrivals_.find(path);
+  return it == arrivals_.end() ? std::vector<double>{} : it->second;
+}
+
 std::map<std::string, int> TestServer::all_requests() const {
   std::lock_guard lock(mutex_);
   return counts_;
@@ -103,6 +109,7 @@ void TestServer::accept_loop() {
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ++connections_accepted_;
     std::lock_guard lock(mutex_);
     connections_.push_back(fd);
     threads_.emplace_back([this, fd] { serve(fd); });
@@ -141,6 +148,8 @@ bool TestServer::handle(int fd, const std::string& head) {
   {
     std::lock_guard lock(mutex_);
     request.attempt = ++counts_[request.path];
+    arrivals_[request.path].push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count());
   }
   ++total_;
   int now = ++concurrent_;

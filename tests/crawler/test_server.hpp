@@ -45,6 +45,9 @@ class TestServer {
   int requests(const std::string& path) const;
   int total_requests() const { return total_.load(); }
   int max_concurrent() const { return max_concurrent_.load(); }
+  int connections() const { return connections_accepted_.load(); }
+  // Seconds (steady clock) at which each request for `path` arrived.
+  std::vector<double> arrivals(const std::string& path) const;
   std::map<std::string, int> all_requests() const;
 
  private:
@@ -60,7 +63,9 @@ class TestServer {
   std::atomic<int> concurrent_{0};
   std::atomic<int> max_concurrent_{0};
   mutable std::mutex mutex_;
+  std::atomic<int> connections_accepted_{0};
   std::map<std::string, int> counts_;
+  std::map<std::string, std::vector<double>> arrivals_;
   std::vector<int> connections_;
   std::vector<std::thread> threads_;
   std::thread acceptor_;
