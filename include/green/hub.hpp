@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -61,10 +62,20 @@ class Hub final : public RawGreenlet {
   // (GreenletExit) replaces a pending timeout; nothing replaces a pending kill.
   void throw_into(GreenletBase& greenlet, std::exception_ptr error, bool is_kill = false) noexcept;
 
+  // From any thread: runs `callback` on this hub's thread, inside the hub, on its next
+  // loop iteration (asyncio's call_soon_threadsafe). The callback must not block; it may
+  // spawn. The hub must outlive the call (see HubThread for a hub that stays up).
+  void call_threadsafe(std::function<void()> callback);
+
   // Work in flight on other threads that will wake a greenlet here (thread pool jobs):
   // while it is non-zero a wait with nothing else to wake it blocks instead of LoopExit.
   void add_external_work() noexcept;
   void remove_external_work() noexcept;
+
+  // In the child of fork(), on the thread that forked: re-creates the loop's kernel state
+  // (ev_loop_fork) and drops what referred to threads that did not survive the fork (the
+  // default ThreadPool, thread-pool work in flight). green::fork() calls it.
+  void reinit_after_fork() noexcept;
 
   // Greenlets started on this hub and not yet dead.
   std::size_t live_count() const noexcept { return live_count_; }
@@ -86,6 +97,7 @@ class Hub final : public RawGreenlet {
   void resume(GreenletBase& greenlet);
   void push_ready(GreenletBase& greenlet) noexcept;
   void drain_inbox() noexcept;
+  void run_callback(std::function<void()>& callback) noexcept;
   void post(InboxEntry entry) noexcept;
   void poll_if_due();
   void wait_for_events();
@@ -99,7 +111,6 @@ class Hub final : public RawGreenlet {
   void on_finished(GreenletBase& greenlet) noexcept;
 
   struct ev_loop* loop_ = nullptr;
-  bool default_loop_ = false;
   std::thread::id thread_id_;
   GreenletBase* main_;
   GreenletBase* ready_head_ = nullptr;
@@ -117,6 +128,7 @@ class Hub final : public RawGreenlet {
     std::uint64_t seq;
     std::exception_ptr error;  // set: a throw_into, not a wake
     bool is_kill;
+    std::function<void()> callback;  // set: a call_threadsafe (no greenlet)
   };
   std::unique_ptr<Async> async_;
   std::mutex inbox_mutex_;

@@ -1,85 +1,151 @@
-// green/wait.hpp: wait until a file descriptor is readable or writable (gevent.socket's
-// wait_read / wait_write / cancel_wait).
+// green/wait.hpp: concurrent.futures.wait and as_completed over greenlets and results.
 //
-// A wait suspends only the calling greenlet: it arms an ev_io that lives in the waiting
-// greenlet's frame and blocks on a Waiter; nothing is allocated per wait. The readiness
-// is level-triggered: "ready" means a read (write) would not block *now*; another greenlet
-// may still take the data first, so callers retry on EAGAIN.
-//
-// Every wait is also entered in a process-wide table indexed by fd, so that:
-// - cancel_wait(fd, error) wakes every greenlet waiting on fd, on any OS thread, with
-//   `error` (gevent's cancel_wait). Close a descriptor others may wait on through a Socket,
-//   or call cancel_wait (or fd_closing) before ::close: a waiter is never left asleep on a
-//   descriptor that is gone.
-// - an exclusive wait (wait_read, wait_write, every Socket operation) refuses to start
-//   while another greenlet waits in the same direction on the same fd, and says who:
-//   two greenlets reading one socket at once interleave its bytes arbitrarily.
-//   Shared waits (wait_fd with exclusive = false: what a C program's threads blocked in
-//   accept() on one listening socket need) may overlap; all of them are woken.
-//
-// Two forms: wait_read / wait_write throw (for C++ code); wait_fd / wait_fd_noexcept
-// report every outcome as a WaitResult (for the patch layer, which must never throw
-// through C frames). Both honour an enclosing green::Timeout and kill().
-//
-// The cost of a wait: libev re-registers a descriptor with the kernel (one epoll_ctl,
-// ~1 us here) whenever it cannot know that the fd number still names the same file.
-// Descriptors whose whole life goes through green (fd_opened ... fd_closing: Socket does
-// this, the patch layer's hooks too) are registered once per hub instead.
+// wait(objects, timeout, return_when) blocks until the condition holds or `timeout`
+// passes and returns {done, not_done}, each in the order the objects were given:
+//   ALL_COMPLETED    every object is ready;
+//   FIRST_COMPLETED  at least one is ready;
+//   FIRST_EXCEPTION  one failed (a greenlet died with an exception, a result got one),
+//                    or else every object is ready.
+// as_completed(objects, timeout) yields each object as it becomes ready (the ready ones
+// first, in the order given) and throws TimeoutError if `timeout` passes before all were
+// yielded. Objects are Greenlet<T>, GreenletRef or AsyncResult<T> handles (anything
+// iwait takes); both build on iwait.
 #pragma once
 
-#include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "green/errors.hpp"
+#include "green/iwait.hpp"
 
 namespace green {
 
-// Directions, as a bit mask (the values of libev's EV_READ / EV_WRITE).
-inline constexpr int kReadable = 1;
-inline constexpr int kWritable = 2;
+enum class ReturnWhen { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION };
+inline constexpr ReturnWhen ALL_COMPLETED = ReturnWhen::ALL_COMPLETED;
+inline constexpr ReturnWhen FIRST_COMPLETED = ReturnWhen::FIRST_COMPLETED;
+inline constexpr ReturnWhen FIRST_EXCEPTION = ReturnWhen::FIRST_EXCEPTION;
 
-enum class WaitResult : int {
-  ready,        // the fd is ready in at least one requested direction (see revents)
-  timed_out,    // `timeout` seconds passed first
-  cancelled,    // cancel_wait() woke the wait; `error` holds the errno it gave (EBADF...)
-  busy,         // exclusive wait refused: another greenlet already waits in that direction
-  interrupted,  // wait_fd_noexcept only: a kill or Timeout arrived and was deferred
+template <class T>
+struct DoneAndNotDone {
+  std::vector<T> done;
+  std::vector<T> not_done;
 };
 
-struct WaitStatus {
-  WaitResult result;
-  int revents = 0;  // ready: the kReadable/kWritable bits that were ready
-  int error = 0;    // cancelled: cancel_wait's errno; busy: EBUSY
+namespace detail {
+template <class T>
+bool is_ready(const T& object) {
+  if constexpr (std::is_pointer_v<T>)
+    return object->ready();
+  else
+    return object.ready();
+}
+template <class T>
+bool failed(const T& object) {
+  if constexpr (requires { object.exception(); })
+    return object.ready() && object.exception() != nullptr;
+  else
+    return false;
+}
+}  // namespace detail
+
+template <class T>
+DoneAndNotDone<T> wait(std::vector<T> objects, std::optional<double> timeout = {},
+                       ReturnWhen return_when = ALL_COMPLETED) {
+  bool stop = false;
+  for (const T& object : objects) {
+    if (return_when == FIRST_COMPLETED && detail::is_ready(object)) stop = true;
+    if (return_when == FIRST_EXCEPTION && detail::failed(object)) stop = true;
+  }
+  if (!stop && !objects.empty()) {
+    for (const T& object : IWait<T>(objects, timeout)) {
+      if (return_when == FIRST_COMPLETED) break;
+      if (return_when == FIRST_EXCEPTION && detail::failed(object)) break;
+    }
+  }
+  DoneAndNotDone<T> result;
+  for (T& object : objects) (detail::is_ready(object) ? result.done : result.not_done).push_back(std::move(object));
+  return result;
+}
+
+template <class Range>
+  requires(!std::is_same_v<std::decay_t<Range>, std::vector<std::decay_t<decltype(*std::begin(std::declval<Range&>()))>>>)
+auto wait(const Range& objects, std::optional<double> timeout = {}, ReturnWhen return_when = ALL_COMPLETED) {
+  using T = std::decay_t<decltype(*std::begin(objects))>;
+  return wait(std::vector<T>(std::begin(objects), std::end(objects)), timeout, return_when);
+}
+
+template <class T>
+DoneAndNotDone<T> wait(std::initializer_list<T> objects, std::optional<double> timeout = {},
+                       ReturnWhen return_when = ALL_COMPLETED) {
+  return wait(std::vector<T>(objects), timeout, return_when);
+}
+
+// The iteration as_completed returns.
+template <class T>
+class AsCompleted {
+ public:
+  AsCompleted(std::vector<T> objects, std::optional<double> timeout)
+      : total_(objects.size()), timeout_(timeout), wait_(std::move(objects), timeout) {}
+
+  // The next ready object; nothing once all were yielded; TimeoutError if the timeout
+  // passed first.
+  std::optional<T> next() {
+    std::optional<T> object = wait_.next();
+    if (object) {
+      ++yielded_;
+    } else if (yielded_ < total_) {
+      throw TimeoutError("green: as_completed: " + std::to_string(total_ - yielded_) + " of " +
+                             std::to_string(total_) + " objects were not ready after " +
+                             detail::format_seconds(*timeout_) + " s",
+                         nullptr);
+    }
+    return object;
+  }
+
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(AsCompleted* owner) : owner_(owner) { ++*this; }
+    const T& operator*() const { return *current_; }
+    const T* operator->() const { return &*current_; }
+    iterator& operator++() {
+      current_ = owner_->next();
+      if (!current_) owner_ = nullptr;
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& a, const iterator& b) { return a.owner_ == b.owner_; }
+
+   private:
+    AsCompleted* owner_ = nullptr;
+    std::optional<T> current_;
+  };
+  iterator begin() { return iterator(this); }
+  iterator end() { return iterator(); }
+
+ private:
+  std::size_t total_;
+  std::size_t yielded_ = 0;
+  std::optional<double> timeout_;
+  IWait<T> wait_;
 };
 
-// Waits until `fd` is readable (writable). Returns true when it is, false when `timeout`
-// seconds passed first. Throws std::system_error (the errno cancel_wait gave, EBADF by
-// default) when the wait was cancelled, std::logic_error when another greenlet already
-// waits to read (write) `fd`, std::invalid_argument for a negative fd or timeout, and
-// whatever a kill or Timeout throws.
-bool wait_read(int fd, std::optional<double> timeout = {});
-bool wait_write(int fd, std::optional<double> timeout = {});
+template <class Range>
+auto as_completed(const Range& objects, std::optional<double> timeout = {}) {
+  using T = std::decay_t<decltype(*std::begin(objects))>;
+  return AsCompleted<T>(std::vector<T>(std::begin(objects), std::end(objects)), timeout);
+}
 
-// Waits for any of `events` (kReadable | kWritable) on `fd`. Throws only what a kill or
-// Timeout throws, std::logic_error when called from the hub, and std::invalid_argument
-// for bad arguments; every other outcome is in the result.
-WaitStatus wait_fd(int fd, int events, std::optional<double> timeout, bool exclusive = false);
-
-// As wait_fd, but throws nothing: a kill or Timeout that arrives during the wait (or is
-// already pending) is kept for the greenlet's next blocking call (detail::defer_exception)
-// and the result is `interrupted`. Outside a greenlet that may block, or with bad
-// arguments, the result is `cancelled` with EINVAL.
-WaitStatus wait_fd_noexcept(int fd, int events, std::optional<double> timeout, bool exclusive = false) noexcept;
-
-// Wakes every greenlet waiting on `fd` (any direction, any OS thread) with `error`.
-// Returns how many were woken. Safe from any thread; never blocks.
-std::size_t cancel_wait(int fd, int error = EBADF) noexcept;
-
-// The life of a descriptor that green manages from creation to close. After
-// fd_opened(fd), until fd_closing(fd), the caller promises that `fd` names the same open
-// file: waits then skip libev's re-registration (an epoll_ctl) after the first one on each
-// hub. fd_closing(fd) wakes the waiters with `error` (as cancel_wait) and forgets the
-// promise; call it before the fd is closed. Without fd_opened, every wait re-registers.
-void fd_opened(int fd) noexcept;
-std::size_t fd_closing(int fd, int error = EBADF) noexcept;
+template <class T>
+AsCompleted<T> as_completed(std::initializer_list<T> objects, std::optional<double> timeout = {}) {
+  return AsCompleted<T>(std::vector<T>(objects), timeout);
+}
 
 }  // namespace green

@@ -14,7 +14,6 @@
 
 namespace green {
 namespace {
-std::atomic<bool> default_loop_taken{false};
 
 int process_thread_count() {
   std::ifstream stat("/proc/self/stat");
@@ -47,14 +46,10 @@ Hub::Hub()
       thread_id_(std::this_thread::get_id()),
       main_(detail::ThreadState::get().main),
       async_(std::make_unique<Async>()) {
-  // The default loop is the only one that can watch children and signals: give it to the
-  // first hub of the process's main thread.
-  if (::getpid() == ::gettid() && !default_loop_taken.exchange(true)) {
-    loop_ = ev_default_loop(EVFLAG_AUTO);
-    default_loop_ = true;
-  } else {
-    loop_ = ev_loop_new(EVFLAG_AUTO);
-  }
+  // Never libev's default loop: it reaps every child on SIGCHLD with waitpid(-1), stealing
+  // exit statuses from whoever started them. Signals work in any loop; children are
+  // watched through pidfds (src/io/subprocess.cpp).
+  loop_ = ev_loop_new(EVFLAG_AUTO);
   if (loop_ == nullptr) throw std::runtime_error("green: libev could not create an event loop");
   ev_set_userdata(loop_, this);
   main_->hub_ = this;
@@ -82,7 +77,6 @@ Hub::~Hub() {
   ev_ref(loop_);
   ev_async_stop(loop_, &async_->watcher);
   ev_loop_destroy(loop_);
-  if (default_loop_) default_loop_taken = false;
 }
 
 bool Hub::is_current_thread() const noexcept {
@@ -117,12 +111,12 @@ void Hub::wake(GreenletBase& g, std::uint64_t seq) noexcept {
     if (g.sched_ == GreenletBase::Sched::waiting && g.wait_seq_ == seq) push_ready(g);
     return;
   }
-  post(InboxEntry{detail::Ref<GreenletBase>(&g), seq, nullptr, false});
+  post(InboxEntry{detail::Ref<GreenletBase>(&g), seq, nullptr, false, {}});
 }
 
 void Hub::throw_into(GreenletBase& g, std::exception_ptr error, bool is_kill) noexcept {
   if (!is_current_thread()) {
-    post(InboxEntry{detail::Ref<GreenletBase>(&g), 0, std::move(error), is_kill});
+    post(InboxEntry{detail::Ref<GreenletBase>(&g), 0, std::move(error), is_kill, {}});
     return;
   }
   if (g.ready()) return;
@@ -145,6 +139,10 @@ void Hub::drain_inbox() noexcept {
     inbox_pending_.store(false, std::memory_order_release);
   }
   for (InboxEntry& entry : inbox_spare_) {
+    if (entry.callback) {
+      run_callback(entry.callback);
+      continue;
+    }
     GreenletBase& g = *entry.greenlet;
     if (entry.error)
       throw_into(g, std::move(entry.error), entry.is_kill);
@@ -154,11 +152,37 @@ void Hub::drain_inbox() noexcept {
   inbox_spare_.clear();
 }
 
+void Hub::call_threadsafe(std::function<void()> callback) {
+  if (!callback) throw std::invalid_argument("green::Hub::call_threadsafe: the callback is empty");
+  post(InboxEntry{{}, 0, nullptr, false, std::move(callback)});
+}
+
+void Hub::run_callback(std::function<void()>& callback) noexcept {
+  try {
+    callback();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "green: a callback passed to Hub::call_threadsafe threw: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "green: a callback passed to Hub::call_threadsafe threw\n");
+  }
+  callback = nullptr;  // its captures die here, on the hub's thread
+}
+
 void Hub::add_external_work() noexcept { external_work_.fetch_add(1, std::memory_order_relaxed); }
 
 void Hub::remove_external_work() noexcept {
   if (external_work_.fetch_sub(1, std::memory_order_acq_rel) == 1 && !is_current_thread())
     ev_async_send(loop_, &async_->watcher);  // let the hub re-evaluate a possible LoopExit
+}
+
+void Hub::reinit_after_fork() noexcept {
+  ev_loop_fork(loop_);
+  // Only the forking thread exists in the child: the pool's workers are gone, so its state
+  // is dropped without joining them (leaked on purpose), and so is their work in flight.
+  if (threadpool_) new std::shared_ptr<void>(std::move(threadpool_));
+  external_work_.store(0, std::memory_order_release);
+  // Another thread may have held the inbox lock at the fork: start with a fresh one.
+  new (&inbox_mutex_) std::mutex;
 }
 
 void Hub::add_live(GreenletBase& g) noexcept {

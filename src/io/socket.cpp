@@ -10,8 +10,8 @@
 #include <stdexcept>
 
 #include "green/resolver.hpp"
-#include "green/wait.hpp"
-#include "io/wait_internal.hpp"
+#include "green/fd_wait.hpp"
+#include "io/fd_wait_internal.hpp"
 
 namespace green {
 namespace {

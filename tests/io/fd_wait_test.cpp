@@ -1,4 +1,4 @@
-#include "green/wait.hpp"
+#include "green/fd_wait.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -35,20 +35,20 @@ void yield_until(Pred pred) {
   ASSERT_TRUE(held);
 }
 
-TEST(Wait, ReadReturnsWhenDataArrives) {
+TEST(FdWait, ReadReturnsWhenDataArrives) {
   Pipe p;
   auto writer = green::spawn([&] { ASSERT_EQ(::write(p.w, "x", 1), 1); });
   EXPECT_TRUE(green::wait_read(p.r, 5.0));
   writer.get();
 }
 
-TEST(Wait, ReadTimesOut) {
+TEST(FdWait, ReadTimesOut) {
   Pipe p;
   EXPECT_FALSE(green::wait_read(p.r, 0.02));
   EXPECT_FALSE(green::wait_read(p.r, 0.0));
 }
 
-TEST(Wait, WriteReadyOnEmptyPipe) {
+TEST(FdWait, WriteReadyOnEmptyPipe) {
   Pipe p;
   EXPECT_TRUE(green::wait_write(p.w, 1.0));
   auto status = green::wait_fd(p.w, green::kReadable | green::kWritable, 1.0);
@@ -56,7 +56,7 @@ TEST(Wait, WriteReadyOnEmptyPipe) {
   EXPECT_EQ(status.revents, green::kWritable);
 }
 
-TEST(Wait, CancelWaitWakesTheWaiterWithAClearError) {
+TEST(FdWait, CancelWaitWakesTheWaiterWithAClearError) {
   Pipe p;
   auto reader = green::spawn([&] { green::wait_read(p.r); });
   std::size_t woken = 0;
@@ -71,7 +71,7 @@ TEST(Wait, CancelWaitWakesTheWaiterWithAClearError) {
   EXPECT_EQ(green::cancel_wait(p.r), 0u);
 }
 
-TEST(Wait, CancelWaitFromAnotherThread) {
+TEST(FdWait, CancelWaitFromAnotherThread) {
   Pipe p;
   std::atomic<bool> stop{false};
   std::thread canceller([&] {
@@ -84,7 +84,7 @@ TEST(Wait, CancelWaitFromAnotherThread) {
   EXPECT_EQ(status.error, ECONNRESET);
 }
 
-TEST(Wait, TwoReadersOfOneFdIsAnError) {
+TEST(FdWait, TwoReadersOfOneFdIsAnError) {
   Pipe p;
   auto reader = green::spawn(green::SpawnOptions{"first-reader"}, [&] { green::wait_read(p.r, 5.0); });
   std::string message;
@@ -106,7 +106,7 @@ TEST(Wait, TwoReadersOfOneFdIsAnError) {
   reader.get(5.0);
 }
 
-TEST(Wait, SharedWaitersAreAllWoken) {
+TEST(FdWait, SharedWaitersAreAllWoken) {
   Pipe p;
   int ready = 0;
   auto a = green::spawn([&] { ready += green::wait_fd(p.r, green::kReadable, 5.0).result == green::WaitResult::ready; });
@@ -117,7 +117,7 @@ TEST(Wait, SharedWaitersAreAllWoken) {
   EXPECT_EQ(ready, 2);
 }
 
-TEST(Wait, KilledWaiterLeavesTheFdFree) {
+TEST(FdWait, KilledWaiterLeavesTheFdFree) {
   Pipe p;
   auto reader = green::spawn([&] { green::wait_read(p.r); });
   green::sleep(0);
@@ -125,13 +125,13 @@ TEST(Wait, KilledWaiterLeavesTheFdFree) {
   EXPECT_FALSE(green::wait_read(p.r, 0.01));  // no "already waits" error
 }
 
-TEST(Wait, TimeoutScopeInterruptsTheWait) {
+TEST(FdWait, TimeoutScopeInterruptsTheWait) {
   Pipe p;
   green::Timeout t(0.02);
   EXPECT_THROW(green::wait_read(p.r), green::TimeoutError);
 }
 
-TEST(Wait, NoexceptFormDefersAKill) {
+TEST(FdWait, NoexceptFormDefersAKill) {
   Pipe p;
   green::WaitResult seen = green::WaitResult::ready;
   bool reached_next_call = false;
@@ -148,19 +148,19 @@ TEST(Wait, NoexceptFormDefersAKill) {
   EXPECT_FALSE(g.successful());
 }
 
-TEST(Wait, NoexceptFormReportsBadUse) {
+TEST(FdWait, NoexceptFormReportsBadUse) {
   EXPECT_EQ(green::wait_fd_noexcept(-1, green::kReadable, {}).error, EINVAL);
   EXPECT_EQ(green::wait_fd_noexcept(0, 0, {}).error, EINVAL);
 }
 
-TEST(Wait, BadArgumentsThrow) {
+TEST(FdWait, BadArgumentsThrow) {
   EXPECT_THROW(green::wait_read(-1), std::invalid_argument);
   Pipe p;
   EXPECT_THROW(green::wait_read(p.r, -1.0), std::invalid_argument);
   EXPECT_THROW(green::wait_fd(p.r, 4, {}), std::invalid_argument);
 }
 
-TEST(Wait, ManagedFdNumberReusedAfterFdClosing) {
+TEST(FdWait, ManagedFdNumberReusedAfterFdClosing) {
   // The same fd number, a new file: a managed wait must re-register it with the kernel.
   for (int round = 0; round < 3; ++round) {
     Pipe p;

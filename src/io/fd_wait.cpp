@@ -1,4 +1,4 @@
-#include "green/wait.hpp"
+#include "green/fd_wait.hpp"
 
 #include <ev.h>
 
@@ -11,7 +11,7 @@
 #include <system_error>
 
 #include "green/hub.hpp"
-#include "io/wait_internal.hpp"
+#include "io/fd_wait_internal.hpp"
 
 namespace green {
 namespace {
