@@ -1,4 +1,4 @@
-// The descriptor family: close, dup, dup2, dup3, fcntl (and glibc's fcntl64), ioctl
+// The descriptor family: close, close_range, dup, dup2, dup3, fcntl (and glibc's fcntl64), ioctl
 // FIONBIO, pipe, pipe2, fdopen. They keep the fd table (fd_table.hpp) true: every fcntl command
 // still reaches the real fcntl; F_SETFL and FIONBIO record the program's O_NONBLOCK while
 // the descriptor stays non-blocking underneath, and F_GETFL reports the program's view.
@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <linux/close_range.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -73,6 +74,11 @@ int close(int fd) {
   // Forget first: once the real close returns, another thread may get the same number.
   green::patch::forget_fd(fd);
   return GREEN_REAL(close)(fd);
+}
+
+int close_range(unsigned int first, unsigned int last, int flags) {
+  if (!(flags & CLOSE_RANGE_CLOEXEC)) green::patch::forget_fd_range(first, last);
+  return GREEN_REAL(close_range)(first, last, flags);
 }
 
 int dup(int fd) {

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -118,6 +119,20 @@ void forget_fd(int fd) noexcept {
   // Waiters on any descriptor (a poll on an inherited fd included) learn it is gone.
   fd_closing(fd, EBADF);
   if (FdEntry* e = find_fd(fd); e != nullptr && e->managed()) e->reset();
+}
+
+void forget_fd_range(unsigned first, unsigned last) noexcept {
+  Directory* dir = directory.load(std::memory_order_acquire);
+  if (dir == nullptr) return;
+  const std::size_t end = std::min<std::size_t>(last, dir->size * kChunkSize - 1);
+  for (std::size_t fd = first; fd <= end; ++fd) {
+    FdEntry* entries = dir->chunks[fd >> kChunkBits].load(std::memory_order_acquire);
+    if (entries == nullptr) {
+      fd |= kChunkSize - 1;  // skip the whole chunk
+      continue;
+    }
+    if (entries[fd & (kChunkSize - 1)].managed()) forget_fd(static_cast<int>(fd));
+  }
 }
 
 void copy_fd(int from, int to) noexcept {

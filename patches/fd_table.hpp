@@ -76,6 +76,8 @@ inline FdEntry* managed_fd(int fd) noexcept {
 void manage_fd(int fd, FdKind kind, bool user_nonblock) noexcept;
 // Before the real close/dup2 target replacement: forget `fd` and wake its waiters.
 void forget_fd(int fd) noexcept;
+// close_range: forget every managed descriptor in [first, last].
+void forget_fd_range(unsigned first, unsigned last) noexcept;
 // After a successful dup: `to` describes the same open file as `from`.
 void copy_fd(int from, int to) noexcept;
 

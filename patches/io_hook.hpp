@@ -64,6 +64,21 @@ ssize_t cooperative_io(int fd, WaitFor what, Op&& op) noexcept {
   }
 }
 
+// MSG_WAITALL on a blocking socket waits for the whole buffer (or EOF, or an error); on the
+// non-blocking descriptor underneath it returns what is there: keep reading.
+template <class Op>
+ssize_t cooperative_read_all(int fd, std::size_t total, Op&& op) noexcept {
+  FdEntry* e = managed_fd(fd);
+  if (e == nullptr || e->user_nonblock()) return op(std::size_t{0});
+  std::size_t done = 0;
+  for (;;) {
+    ssize_t r = cooperative_io(fd, WaitFor::read, [&] { return op(done); });
+    if (r < 0) return done == 0 ? -1 : static_cast<ssize_t>(done);
+    done += static_cast<std::size_t>(r);
+    if (done >= total || r == 0) return static_cast<ssize_t>(done);
+  }
+}
+
 // A blocking write on a stream writes everything unless interrupted: keep writing what
 // the non-blocking call left, and report the bytes written if a later wait fails.
 template <class Op>

@@ -1,6 +1,6 @@
 // The socket family: socket, socketpair, connect, accept, accept4, the read/recv and
-// write/send calls (with Debian's _FORTIFY_SOURCE names), sendfile and SO_RCVTIMEO /
-// SO_SNDTIMEO. Sockets and pipes made through these hooks are non-blocking underneath; a
+// write/send calls (with Debian's _FORTIFY_SOURCE names, recvmmsg and sendmmsg), sendfile
+// and SO_RCVTIMEO / SO_SNDTIMEO. Sockets and pipes made through these hooks are non-blocking underneath; a
 // call the program made blocking waits cooperatively in a greenlet (io_hook.hpp) and
 // blocks the thread as before everywhere else. Regular files and descriptors the program
 // inherited pass straight through.
@@ -112,6 +112,10 @@ ssize_t readv(int fd, const struct iovec* iov, int count) {
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
   if (flags & MSG_DONTWAIT) return GREEN_REAL(recv)(fd, buf, n, flags);
+  if (flags & MSG_WAITALL)
+    return green::patch::cooperative_read_all(fd, n, [&](size_t done) {
+      return GREEN_REAL(recv)(fd, static_cast<char*>(buf) + done, n - done, flags);
+    });
   return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(recv)(fd, buf, n, flags); });
 }
 
@@ -122,6 +126,10 @@ ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr, socklen_t* len) {
   if (flags & MSG_DONTWAIT) return GREEN_REAL(recvfrom)(fd, buf, n, flags, addr, len);
+  if (flags & MSG_WAITALL)
+    return green::patch::cooperative_read_all(fd, n, [&](size_t done) {
+      return GREEN_REAL(recvfrom)(fd, static_cast<char*>(buf) + done, n - done, flags, addr, len);
+    });
   return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(recvfrom)(fd, buf, n, flags, addr, len); });
 }
 
@@ -134,6 +142,13 @@ ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags, st
 ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
   if (flags & MSG_DONTWAIT) return GREEN_REAL(recvmsg)(fd, msg, flags);
   return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(recvmsg)(fd, msg, flags); });
+}
+
+int recvmmsg(int fd, struct mmsghdr* msgs, unsigned int n, int flags, struct timespec* timeout) {
+  if (flags & MSG_DONTWAIT) return GREEN_REAL(recvmmsg)(fd, msgs, n, flags, timeout);
+  return static_cast<int>(cooperative_io(fd, WaitFor::read, [&] {
+    return static_cast<ssize_t>(GREEN_REAL(recvmmsg)(fd, msgs, n, flags, timeout));
+  }));
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
@@ -163,6 +178,13 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const struct sockad
 ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
   if (flags & MSG_DONTWAIT) return GREEN_REAL(sendmsg)(fd, msg, flags);
   return cooperative_io(fd, WaitFor::write, [&] { return GREEN_REAL(sendmsg)(fd, msg, flags); });
+}
+
+int sendmmsg(int fd, struct mmsghdr* msgs, unsigned int n, int flags) {
+  if (flags & MSG_DONTWAIT) return GREEN_REAL(sendmmsg)(fd, msgs, n, flags);
+  return static_cast<int>(cooperative_io(fd, WaitFor::write, [&] {
+    return static_cast<ssize_t>(GREEN_REAL(sendmmsg)(fd, msgs, n, flags));
+  }));
 }
 
 ssize_t sendfile(int out, int in, off_t* offset, size_t count) {

@@ -4,6 +4,7 @@
 // returns EAGAIN; 500 concurrent connections echo every byte through plain
 // accept/read/write; 1,000 greenlets printing with printf write whole lines only.
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -95,6 +96,47 @@ void timeout_inside_recv() {
   close(sv[1]);
 }
 
+// A listener whose accept queue is full drops SYNs: a connect to it hangs, which shows
+// both connect timeouts. SO_SNDTIMEO gives EINPROGRESS (Linux's contract); a
+// green::Timeout gives ETIMEDOUT and is raised at the next green:: call.
+void connect_timeouts() {
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  CHECK(bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 && listen(lfd, 0) == 0);
+  CHECK(getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  std::vector<int> fillers;
+  // Fill the queue with non-blocking connects until one stays in progress.
+  for (int i = 0; i < 16; ++i) {
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    fillers.push_back(s);
+    if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno == EINPROGRESS) break;
+  }
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{0, 100000};
+  CHECK(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0);
+  errno = 0;
+  CHECK(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == -1 && errno == EINPROGRESS);
+  close(s);
+  s = socket(AF_INET, SOCK_STREAM, 0);
+  int error = 0;
+  bool raised = false;
+  try {
+    green::Timeout timeout(0.1);
+    CHECK(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == -1);
+    error = errno;
+    green::sleep(0);
+  } catch (const green::TimeoutError&) {
+    raised = true;
+  }
+  CHECK(error == ETIMEDOUT && raised);
+  close(s);
+  for (int f : fillers) close(f);
+  close(lfd);
+}
+
 void many_connections() {
   constexpr int kClients = 500;
   constexpr std::size_t kBytes = 4096;
@@ -142,6 +184,46 @@ void many_connections() {
   CHECK(server.join(10.0));
   CHECK(ok == kClients);
   close(lfd);
+}
+
+// Name resolution from many greenlets at once, on the hub's thread pool: each gets its own
+// answer in its own buffers.
+void resolve_names() {
+  constexpr int kGreenlets = 50;
+  std::atomic<int> ok{0};
+  std::vector<green::Greenlet<void>> resolvers;
+  for (int i = 0; i < kGreenlets; ++i)
+    resolvers.push_back(green::spawn([&, i] {
+      addrinfo hints{};
+      hints.ai_family = AF_INET;
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* res = nullptr;
+      const std::string port = std::to_string(1000 + i);
+      CHECK(getaddrinfo("localhost", port.c_str(), &hints, &res) == 0 && res != nullptr);
+      auto* in = reinterpret_cast<sockaddr_in*>(res->ai_addr);
+      CHECK(ntohl(in->sin_addr.s_addr) == INADDR_LOOPBACK && ntohs(in->sin_port) == 1000 + i);
+      char host[64], serv[16];
+      CHECK(getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof(host), serv, sizeof(serv),
+                        NI_NUMERICHOST | NI_NUMERICSERV) == 0);
+      CHECK(std::strcmp(host, "127.0.0.1") == 0 && serv == port);
+      freeaddrinfo(res);
+      hostent entry{}, *result = nullptr;
+      char buf[2048];
+      int h_err = 0;
+      CHECK(gethostbyname_r("localhost", &entry, buf, sizeof(buf), &result, &h_err) == 0 && result == &entry);
+      CHECK(entry.h_addrtype == AF_INET && entry.h_addr_list[0] != nullptr);
+      CHECK(entry.h_addr_list[0] >= buf && entry.h_addr_list[0] < buf + sizeof(buf));  // relocated
+      in_addr addr;
+      std::memcpy(&addr, entry.h_addr_list[0], sizeof(addr));
+      CHECK(ntohl(addr.s_addr) == INADDR_LOOPBACK);
+      hostent* h = gethostbyname("localhost");
+      CHECK(h != nullptr && h->h_addrtype == AF_INET);
+      ++ok;
+    }));
+  green::joinall(resolvers, 60.0);
+  CHECK(ok == kGreenlets);
+  addrinfo* res = nullptr;
+  CHECK(getaddrinfo("no-such-host.invalid", nullptr, nullptr, &res) != 0);
 }
 
 // stdout is never cooperative: even with a pipe that fills up, each printf writes whole.
@@ -195,6 +277,8 @@ int main() {
   close_under_waiter();
   kill_inside_recv();
   timeout_inside_recv();
+  connect_timeouts();
+  resolve_names();
   many_connections();
   printf_from_greenlets();
   std::printf("greenlets: ok\n");

@@ -65,3 +65,12 @@ while got < 100000:
     got += len(a.recv(65536))
 print('received', got)
 "
+same python-subprocess python3 -c "
+import subprocess, sys
+out = subprocess.run([sys.executable, '-c', 'import sys; sys.stdout.write(\"y\" * 300000)'],
+                     capture_output=True, check=True).stdout
+print('child wrote', len(out))
+p = subprocess.Popen(['cat'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+out, _ = p.communicate(b'z' * 500000)
+print('cat echoed', len(out), p.returncode)
+"

@@ -145,8 +145,12 @@ int main(void) {
   struct pollfd pfd = {a, POLLIN, 0};
   CHECK(poll(&pfd, 1, 5000) == 1 && (pfd.revents & POLLIN));
   CHECK(recv(a, buf, 4, 0) == 4 && memcmp(buf, "ping", 4) == 0);
-  CHECK(send(b, "pong", 4, 0) == 4);
-  CHECK(recv(a2, buf, 4, MSG_WAITALL) == 4 && memcmp(buf, "pong", 4) == 0);
+  /* MSG_WAITALL waits for the whole buffer, written in two parts by another thread. */
+  CHECK(send(b, "po", 2, 0) == 2);
+  pthread_t later;
+  CHECK(pthread_create(&later, NULL, write_later, &b) == 0);
+  CHECK(recv(a2, buf, 3, MSG_WAITALL) == 3 && memcmp(buf, "pox", 3) == 0);
+  CHECK(pthread_join(later, NULL) == 0);
   CHECK(close(lfd) == 0);
   int r = socket(AF_INET, SOCK_STREAM, 0);
   errno = 0;
