@@ -9,6 +9,7 @@
 
 #include <green/greenlet.hpp>
 #include <green/hub.hpp>
+#include <green/pool.hpp>
 
 #include "html.hpp"
 #include "url.hpp"
@@ -45,11 +46,8 @@ void WorkSignal::notify_all() {
   notify_all_locked(green::Waiter::kNotified);
 }
 
-Crawler::Crawler(const Options& options, Output& output, std::function<bool()> interrupted, double backoff)
-    : options_(options),
-      output_(output),
-      interrupted_(std::move(interrupted)),
-      frontier_(limits_of(options)) {
+Crawler::Crawler(const Options& options, Output& output, double backoff)
+    : options_(options), output_(output), frontier_(limits_of(options)) {
   fetch_config_.user_agent = options.user_agent;
   fetch_config_.timeout = options.timeout;
   fetch_config_.retries = options.retries;
@@ -61,10 +59,13 @@ Crawler::Crawler(const Options& options, Output& output, std::function<bool()> i
 
 void Crawler::run() {
   auto monitor = green::spawn([this] { this->monitor(); });
+  // Workers live for the whole crawl, each with its own connections (a task per greenlet
+  // would drop them). More workers than pages would only wait.
+  long n = std::min<long>(options_.concurrency, options_.max_pages);
+  green::Pool pool(static_cast<std::size_t>(n));
   std::vector<green::GreenletRef> workers;
-  long n = std::min<long>(options_.concurrency, std::max<long>(options_.max_pages, 1));
-  for (long i = 0; i < n; ++i) workers.push_back(green::spawn([this] { work(); }));
-  green::joinall(workers);
+  for (long i = 0; i < n; ++i) workers.push_back(pool.spawn([this] { work(); }));
+  pool.join();
   done_.set();
   monitor.join();
   output_.flush();
@@ -79,7 +80,6 @@ void Crawler::stop() {
 void Crawler::monitor() {
   double last_draw = 0;
   while (!done_.wait(0.1)) {
-    if (interrupted_ && interrupted_() && !stopped()) stop();
     output_.flush();
     if (progress_line_ && now() - last_draw >= 0.25) {
       last_draw = now();

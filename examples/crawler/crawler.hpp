@@ -7,12 +7,11 @@
 // request ends (its origin has a free slot again), or the crawl finishes; when only an
 // origin's delay stands in the way, it waits until the delay ends.
 //
-// A monitor greenlet redraws the progress line, flushes the output and checks
-// `interrupted` (a SIGINT flag) every 100 ms. stop() cancels requests in flight and every
-// wait; run() returns once all workers are out. Pages cancelled in flight are not written.
+// A monitor greenlet redraws the progress line and flushes the output every 100 ms.
+// stop() (main() calls it on SIGINT) cancels requests in flight and every wait; run()
+// returns once all workers are out. Pages cancelled in flight are not written.
 #pragma once
 
-#include <functional>
 #include <optional>
 
 #include <green/event.hpp>
@@ -37,8 +36,7 @@ class WorkSignal : public green::Linkable {
 class Crawler {
  public:
   // Seeds come from options.seeds. `backoff` is the first retry's delay.
-  Crawler(const Options& options, Output& output, std::function<bool()> interrupted = {},
-          double backoff = 0.25);
+  Crawler(const Options& options, Output& output, double backoff = 0.25);
 
   // Crawls until the frontier is finished or stop() is called. Call from a greenlet
   // (the main one will do).
@@ -58,7 +56,6 @@ class Crawler {
 
   Options options_;
   Output& output_;
-  std::function<bool()> interrupted_;
   FetchConfig fetch_config_;
   Frontier frontier_;
   Stats stats_;

@@ -6,18 +6,16 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
 
-#include <green/greenlet.hpp>
+#include <green/signal.hpp>
 
 #include "crawler.hpp"
+#include "demo_site.hpp"
 #include "options.hpp"
 #include "output.hpp"
 
 namespace {
-
-volatile std::sig_atomic_t interrupted = 0;
-
-void on_interrupt(int) { interrupted = 1; }
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "green-crawl: %s\nTry 'green-crawl --help'.\n", message.c_str());
@@ -38,7 +36,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!options.redis_url.empty()) return usage_error("--redis: this build has no Redis support");
-  if (options.demo) return usage_error("--demo: this build has no demo site");
 
   std::unique_ptr<crawler::Output> output;
   try {
@@ -46,19 +43,27 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return usage_error(e.what());
   }
-
   std::signal(SIGPIPE, SIG_IGN);  // a closed output pipe is an error return, not a death
-  struct sigaction action {};
-  action.sa_handler = on_interrupt;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-
   curl_global_init(CURL_GLOBAL_DEFAULT);
+
   int status = 0;
   try {
-    crawler::Crawler crawl(options, *output, [] { return interrupted != 0; });
+    std::optional<crawler::DemoSite> site;
+    if (options.demo) {
+      site.emplace();
+      site->start();
+      options.seeds = {site->url()};
+      if (!options.quiet)
+        std::fprintf(stderr, "green-crawl: demo site of 10,000 pages at %s, crawling %ld of them\n",
+                     site->url().c_str(), options.max_pages);
+    }
+    crawler::Crawler crawl(options, *output);
+    // SIGINT and SIGTERM stop the crawl: requests in flight are cancelled, the lines
+    // written so far stay complete, and the summary is printed.
+    auto on_int = green::signal_handler(SIGINT, [&crawl] { crawl.stop(); });
+    auto on_term = green::signal_handler(SIGTERM, [&crawl] { crawl.stop(); });
     crawl.run();
+    if (site) site->stop();
     output->flush();
     if (!options.quiet) std::fputs(crawl.stats().summary(crawl.frontier().disallowed()).c_str(), stderr);
     status = crawl.stopped() ? 130 : 0;

@@ -42,9 +42,10 @@ attempts, and error when the fetch failed.
 Options:
   --max-pages N      stop after fetching N pages (default 1000; --demo: 2000)
   --concurrency N    requests in flight at once, one greenlet each (default 100)
-  --per-host N       at most N requests in flight to one host (default 8)
+  --per-host N       at most N requests in flight to one host (default 8;
+                     --demo: the concurrency)
   --delay S          at least S seconds between two requests to one host (default 0)
-  --depth N          follow links at most N hops from a seed (default 5)
+  --depth N          follow links at most N hops from a seed (default 5; --demo: 1000)
   --timeout S        give up on a request attempt after S seconds (default 10)
   --retries N        retry timeouts, resets and 5xx N times, with backoff (default 2)
   --same-host        follow links only to the seeds' hosts (default)
@@ -66,14 +67,14 @@ finished, 130 when interrupted (SIGINT), 2 for bad usage.
 
 Options parse_options(int argc, const char* const* argv) {
   Options o;
-  bool max_pages_given = false;
+  bool max_pages_given = false, per_host_given = false, depth_given = false;
   using Setter = std::function<void(const std::string& name, const std::string& value)>;
   const std::map<std::string, Setter> valued = {
       {"--max-pages", [&](auto& n, auto& v) { o.max_pages = parse_integer(n, v, 1, 1'000'000'000); max_pages_given = true; }},
       {"--concurrency", [&](auto& n, auto& v) { o.concurrency = static_cast<int>(parse_integer(n, v, 1, 100'000)); }},
-      {"--per-host", [&](auto& n, auto& v) { o.per_host = static_cast<int>(parse_integer(n, v, 1, 100'000)); }},
+      {"--per-host", [&](auto& n, auto& v) { o.per_host = static_cast<int>(parse_integer(n, v, 1, 100'000)); per_host_given = true; }},
       {"--delay", [&](auto& n, auto& v) { o.delay = parse_seconds(n, v, true); }},
-      {"--depth", [&](auto& n, auto& v) { o.depth = static_cast<int>(parse_integer(n, v, 0, 1'000'000)); }},
+      {"--depth", [&](auto& n, auto& v) { o.depth = static_cast<int>(parse_integer(n, v, 0, 1'000'000)); depth_given = true; }},
       {"--timeout", [&](auto& n, auto& v) { o.timeout = parse_seconds(n, v, false); }},
       {"--retries", [&](auto& n, auto& v) { o.retries = static_cast<int>(parse_integer(n, v, 0, 100)); }},
       {"--user-agent", [&](auto& n, auto& v) {
@@ -134,7 +135,10 @@ Options parse_options(int argc, const char* const* argv) {
   if (o.help) return o;
   if (o.demo) {
     if (!o.seeds.empty()) throw UsageError("--demo crawls its own site: give no URLs");
+    // One local host: its politeness limit would be the whole crawl's limit.
     if (!max_pages_given) o.max_pages = 2000;
+    if (!per_host_given) o.per_host = o.concurrency;
+    if (!depth_given) o.depth = 1000;
   } else if (o.seeds.empty()) {
     throw UsageError("no seed URL given");
   }

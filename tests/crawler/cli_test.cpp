@@ -120,3 +120,13 @@ TEST(Cli, BadInputExitsWithStatus2AndSaysWhy) {
   EXPECT_EQ(run({}, nullptr, &err), 2);
   EXPECT_NE(err.find("no seed URL"), std::string::npos) << err;
 }
+
+TEST(Cli, DemoCrawlsItsOwnSite) {
+  std::string out, err;
+  EXPECT_EQ(run({"--demo", "--max-pages", "300"}, &out, &err), 0) << err;
+  auto lines = json_lines(out);
+  EXPECT_EQ(lines.size(), 300u);
+  for (auto& j : lines) EXPECT_EQ(j["url"].get<std::string>().rfind("http://127.0.0.1:", 0), 0u) << j;
+  EXPECT_NE(err.find("demo site of 10,000 pages"), std::string::npos) << err;
+  EXPECT_NE(err.find("300 pages"), std::string::npos) << err;
+}

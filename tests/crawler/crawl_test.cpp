@@ -36,7 +36,7 @@ std::vector<nlohmann::json> crawl(const crawler::Options& o, crawler::Stats* sta
   TempFile out;
   {
     crawler::Output output(out.path);
-    crawler::Crawler c(o, output, {}, 0.01);
+    crawler::Crawler c(o, output, 0.01);
     c.run();
     if (stats) *stats = c.stats();
   }
