@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <limits>
 #include <cstdio>
 #include <mutex>
 #include <vector>
@@ -22,7 +23,15 @@ double now() {
 }
 
 FrontierLimits limits_of(const Options& o) {
-  return FrontierLimits{o.per_host, o.delay, o.max_pages, o.depth, o.same_host, o.robots};
+  // With Redis, max_pages counts across processes: the shared frontier enforces it.
+  long max_pages = o.redis_url.empty() ? o.max_pages : std::numeric_limits<long>::max();
+  return FrontierLimits{o.per_host, o.delay, max_pages, o.depth, o.same_host, o.robots};
+}
+
+// How long a claimed page may take before other processes may fetch it: every attempt
+// timing out, every backoff at its cap, and a margin.
+double lease_seconds(const Options& o) {
+  return o.timeout * (o.retries + 1) + 10.0 * o.retries + 10.0;
 }
 
 }  // namespace
@@ -53,11 +62,29 @@ Crawler::Crawler(const Options& options, Output& output, double backoff)
   fetch_config_.retries = options.retries;
   fetch_config_.backoff = backoff;
   fetch_config_.stop = &stop_;
-  for (const std::string& seed : options.seeds) frontier_.add_seed(seed);
+  if (!options.redis_url.empty())
+    shared_ = std::make_unique<SharedFrontier>(RedisAddress::parse(options.redis_url), options.crawl_id,
+                                               options.max_pages, lease_seconds(options));
+  else
+    for (const std::string& seed : options.seeds) frontier_.add_seed(seed);
   progress_line_ = !options.quiet && ::isatty(STDERR_FILENO);
 }
 
+void Crawler::start_shared() {
+  RedisClient redis(shared_->address(), options_.timeout);
+  std::vector<std::string> hosts;
+  std::vector<std::pair<std::string, int>> seeds;
+  for (const std::string& seed : options_.seeds) {
+    if (auto parts = split_url(seed)) hosts.push_back(parts->host);
+    seeds.emplace_back(seed, 0);
+  }
+  if (options_.same_host) shared_->add_hosts(redis, hosts);
+  for (const std::string& host : shared_->hosts(redis)) frontier_.allow_host(host);
+  shared_->add(redis, seeds);
+}
+
 void Crawler::run() {
+  if (shared_) start_shared();
   auto monitor = green::spawn([this] { this->monitor(); });
   // Workers live for the whole crawl, each with its own connections (a task per greenlet
   // would drop them). More workers than pages would only wait.
@@ -89,10 +116,49 @@ void Crawler::monitor() {
   if (progress_line_) std::fprintf(stderr, "\r\x1b[K");
 }
 
-std::optional<Task> Crawler::next_task() {
+bool Crawler::claim_shared(RedisClient& redis) {
+  long idle = options_.concurrency - static_cast<long>(frontier_.in_flight() + frontier_.queued());
+  if (claiming_ || idle <= 0) return false;
+  claiming_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{claiming_};
+  auto entries = shared_->claim(redis, static_cast<int>(idle));
+  if (entries.empty()) return false;
+  for (const std::string& host : shared_->hosts(redis)) frontier_.allow_host(host);
+  for (auto& e : entries) {
+    if (frontier_.add_claimed(e.url, e.depth))
+      leases_[e.url] = std::move(e.entry);
+    else
+      shared_->done(redis, e.entry);  // disallowed here: nobody will fetch it
+  }
+  signal_.notify(entries.size());
+  return true;
+}
+
+void Crawler::release_shared(RedisClient* redis, const std::string& url) {
+  auto it = leases_.find(url);
+  if (it == leases_.end()) return;
+  std::string entry = std::move(it->second);
+  leases_.erase(it);
+  shared_->done(*redis, entry);
+}
+
+std::optional<Task> Crawler::next_task(RedisClient* redis) {
   while (!stopped()) {
     std::optional<double> retry_at;
     if (auto task = frontier_.take(now(), &retry_at)) return task;
+    if (shared_) {
+      if (claim_shared(*redis)) continue;
+      if (frontier_.finished() && !claiming_ && shared_->finished(*redis)) {
+        signal_.notify_all();
+        return std::nullopt;
+      }
+      // Other processes hold the remaining pages: look again soon.
+      signal_.wait(retry_at ? std::max(0.0, std::min(*retry_at - now(), 0.2)) : 0.2);
+      continue;
+    }
     if (frontier_.finished()) {
       signal_.notify_all();  // let the other waiting workers see it too
       return std::nullopt;
@@ -106,15 +172,17 @@ std::optional<Task> Crawler::next_task() {
 
 void Crawler::work() {
   Fetcher fetcher(fetch_config_);
-  while (auto task = next_task()) {
+  std::unique_ptr<RedisClient> redis;
+  if (shared_) redis = std::make_unique<RedisClient>(shared_->address(), options_.timeout);
+  while (auto task = next_task(redis.get())) {
     if (task->robots)
-      fetch_robots(fetcher, *task);
+      fetch_robots(fetcher, *task, redis.get());
     else
-      fetch_page(fetcher, *task);
+      fetch_page(fetcher, *task, redis.get());
   }
 }
 
-void Crawler::fetch_robots(Fetcher& fetcher, const Task& task) {
+void Crawler::fetch_robots(Fetcher& fetcher, const Task& task, RedisClient* redis) {
   FetchResult r = fetcher.fetch(task.url);
   if (!r.cancelled) {
     stats_.robots_fetched();
@@ -127,14 +195,17 @@ void Crawler::fetch_robots(Fetcher& fetcher, const Task& task) {
       frontier_.set_robots(task.origin, Robots::disallow_all());
   }
   frontier_.done(task);
+  for (const std::string& url : frontier_.take_dropped())
+    if (shared_) release_shared(redis, url);
   signal_.notify_all();  // the origin's queued pages are now takeable (or dropped)
 }
 
-void Crawler::fetch_page(Fetcher& fetcher, const Task& task) {
+void Crawler::fetch_page(Fetcher& fetcher, const Task& task, RedisClient* redis) {
   FetchResult r = fetcher.fetch(task.url);
   if (r.cancelled) {
     stats_.cancelled();
     frontier_.done(task);
+    leases_.erase(task.url);  // the lease expires and another process takes the page
     return;
   }
   PageRecord page;
@@ -155,12 +226,24 @@ void Crawler::fetch_page(Fetcher& fetcher, const Task& task) {
     PageInfo info = parse_page(r.body, r.final_url);
     page.title = std::move(info.title);
     page.links = info.links.size();
-    if (task.depth < options_.depth)
+    if (task.depth < options_.depth && !shared_) {
       for (const std::string& link : info.links) admitted += frontier_.add(link, task.depth + 1) ? 1 : 0;
+    } else if (task.depth < options_.depth) {
+      std::vector<std::pair<std::string, int>> links;
+      for (const std::string& link : info.links)
+        if (frontier_.admissible(link, task.depth + 1)) links.emplace_back(link, task.depth + 1);
+      shared_->add(*redis, links);
+    }
   }
   output_.write(page);
   stats_.record(page);
   frontier_.done(task);
+  if (shared_) {
+    // A page is done for the other processes only once its line is in the file: a
+    // process killed after this point has nothing of it left to redo.
+    output_.flush();
+    release_shared(redis, task.url);
+  }
   signal_.notify(admitted + 1);  // one per new URL, one for the freed slot
 }
 

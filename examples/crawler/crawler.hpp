@@ -10,9 +10,19 @@
 // A monitor greenlet redraws the progress line and flushes the output every 100 ms.
 // stop() (main() calls it on SIGINT) cancels requests in flight and every wait; run()
 // returns once all workers are out. Pages cancelled in flight are not written.
+//
+// With --redis, the seen-set and the queue of record are a SharedFrontier: links go there,
+// and a worker that finds the local frontier short of work claims as many entries as
+// there are idle workers, which the local frontier then schedules politely. Each worker
+// has its own Redis connection. The crawl ends when both frontiers are finished; a
+// process whose pages are all claimed by others polls Redis every 200 ms until then (a
+// dead process's leases come back when they expire). A page cancelled by stop() keeps
+// its lease, so another process fetches it once the lease expires.
 #pragma once
 
+#include <memory>
 #include <optional>
+#include <unordered_map>
 
 #include <green/event.hpp>
 #include <green/linkable.hpp>
@@ -21,6 +31,7 @@
 #include "frontier.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "shared_frontier.hpp"
 #include "stats.hpp"
 
 namespace crawler {
@@ -49,10 +60,13 @@ class Crawler {
 
  private:
   void work();
-  std::optional<Task> next_task();
-  void fetch_robots(Fetcher& fetcher, const Task& task);
-  void fetch_page(Fetcher& fetcher, const Task& task);
+  std::optional<Task> next_task(RedisClient* redis);
+  bool claim_shared(RedisClient& redis);
+  void release_shared(RedisClient* redis, const std::string& url);
+  void fetch_robots(Fetcher& fetcher, const Task& task, RedisClient* redis);
+  void fetch_page(Fetcher& fetcher, const Task& task, RedisClient* redis);
   void monitor();
+  void start_shared();
 
   Options options_;
   Output& output_;
@@ -63,6 +77,9 @@ class Crawler {
   green::Event stop_;
   green::Event done_;
   bool progress_line_ = false;
+  std::unique_ptr<SharedFrontier> shared_;
+  std::unordered_map<std::string, std::string> leases_;  // claimed URL -> its shared entry
+  bool claiming_ = false;
 };
 
 }  // namespace crawler

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "url.hpp"
 
 namespace crawler {
 
@@ -36,12 +35,40 @@ bool Frontier::admit(const std::string& url, int depth, bool seed) {
     ++disallowed_;
     return false;
   }
-  o.queue.push_back(Task{url, parts->origin, depth, false});
+  enqueue(url, *parts, depth);
+  return true;
+}
+
+void Frontier::enqueue(const std::string& url, const UrlParts& parts, int depth) {
+  Origin& o = origin(parts.origin);
+  o.queue.push_back(Task{url, parts.origin, depth, false});
   ++queued_;
   if (!o.in_rotation) {
     o.in_rotation = true;
-    rotation_.push_back(parts->origin);
+    rotation_.push_back(parts.origin);
   }
+}
+
+bool Frontier::admissible(const std::string& url, int depth) const {
+  if (depth > limits_.max_depth) return false;
+  auto parts = split_url(url);
+  if (!parts) return false;
+  if (limits_.same_host && !hosts_.contains(parts->host)) return false;
+  auto it = origins_.find(parts->origin);
+  return it == origins_.end() || it->second.robots_state != Origin::RobotsState::known ||
+         it->second.robots.allowed(parts->target);
+}
+
+bool Frontier::add_claimed(const std::string& url, int depth) {
+  auto parts = split_url(url);
+  if (!parts) return false;
+  seen_.insert(url);
+  Origin& o = origin(parts->origin);
+  if (o.robots_state == Origin::RobotsState::known && !o.robots.allowed(parts->target)) {
+    ++disallowed_;
+    return false;
+  }
+  enqueue(url, *parts, depth);
   return true;
 }
 
@@ -106,7 +133,9 @@ void Frontier::set_robots(const std::string& name, Robots robots) {
   std::size_t before = o.queue.size();
   std::erase_if(o.queue, [&](const Task& t) {
     auto parts = split_url(t.url);
-    return !parts || !o.robots.allowed(parts->target);
+    if (parts && o.robots.allowed(parts->target)) return false;
+    dropped_.push_back(t.url);
+    return true;
   });
   std::size_t dropped = before - o.queue.size();
   queued_ -= dropped;

@@ -21,8 +21,11 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "robots.hpp"
+#include "url.hpp"
 
 namespace crawler {
 
@@ -55,6 +58,17 @@ class Frontier {
   // Marks a URL seen without queueing it (where a redirect ended).
   void mark_seen(const std::string& url) { seen_.insert(url); }
 
+  // -- for a frontier shared through Redis (shared_frontier.hpp), where the seen-set and
+  // the queue of record are elsewhere and this one enforces politeness locally --
+  // Whether add() would take the URL, the seen-set aside.
+  bool admissible(const std::string& url, int depth) const;
+  // Queues a URL claimed from the shared queue: no seen, host or depth check; false if a
+  // known robots.txt disallows it.
+  bool add_claimed(const std::string& url, int depth);
+  void allow_host(const std::string& host) { hosts_.insert(host); }
+  // URLs that set_robots() dropped from the queue since the last call.
+  std::vector<std::string> take_dropped() { return std::exchange(dropped_, {}); }
+
   // The next task that may start at `now`, or nullopt. Then, if `retry_at` is given, it is
   // set to the earliest time a delay ends for an origin that has work and a free slot
   // (nullopt if waiting for a slot or new work is all that can help).
@@ -82,6 +96,7 @@ class Frontier {
   };
 
   bool admit(const std::string& url, int depth, bool seed);
+  void enqueue(const std::string& url, const UrlParts& parts, int depth);
   Origin& origin(const std::string& name);
 
   FrontierLimits limits_;
@@ -93,6 +108,7 @@ class Frontier {
   std::size_t queued_ = 0;
   long pages_taken_ = 0;
   long disallowed_ = 0;
+  std::vector<std::string> dropped_;
 };
 
 }  // namespace crawler

@@ -14,6 +14,7 @@
 #include "demo_site.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "shared_frontier.hpp"
 
 namespace {
 
@@ -35,7 +36,14 @@ int main(int argc, char** argv) {
     std::fputs(crawler::usage_text().c_str(), stdout);
     return 0;
   }
-  if (!options.redis_url.empty()) return usage_error("--redis: this build has no Redis support");
+  if (!options.redis_url.empty()) {
+    try {
+      crawler::RedisClient probe(crawler::RedisAddress::parse(options.redis_url), 5.0);
+      probe.command({"PING"});
+    } catch (const crawler::RedisError& e) {
+      return usage_error(e.what());
+    }
+  }
 
   std::unique_ptr<crawler::Output> output;
   try {

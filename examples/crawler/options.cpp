@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "shared_frontier.hpp"
 #include "url.hpp"
 
 namespace crawler {
@@ -55,7 +56,8 @@ Options:
   --no-robots        ignore robots.txt
   --output FILE      write the JSON lines to FILE (default: stdout)
   --quiet            no progress line, no summary
-  --redis URL        share the frontier with other processes in Redis (redis://host:port)
+  --redis URL        share the crawl with other processes through Redis
+                     (redis://host[:port][/db]); without URLs, join a running crawl
   --crawl-id NAME    the shared crawl's name in Redis (with --redis)
   --demo             serve a generated 10,000-page site on 127.0.0.1 and crawl it
   --help             show this help
@@ -139,12 +141,16 @@ Options parse_options(int argc, const char* const* argv) {
     if (!max_pages_given) o.max_pages = 2000;
     if (!per_host_given) o.per_host = o.concurrency;
     if (!depth_given) o.depth = 1000;
-  } else if (o.seeds.empty()) {
-    throw UsageError("no seed URL given");
+  } else if (o.seeds.empty() && o.redis_url.empty()) {
+    throw UsageError("no seed URL given");  // with --redis, a process may join a crawl
   }
   if (!o.crawl_id.empty() && o.redis_url.empty()) throw UsageError("--crawl-id needs --redis");
   if (!o.redis_url.empty()) {
-    if (o.redis_url.rfind("redis://", 0) != 0) throw UsageError("--redis wants redis://host[:port], got '" + o.redis_url + "'");
+    try {
+      RedisAddress::parse(o.redis_url);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--redis ") + e.what());
+    }
     if (o.crawl_id.empty()) throw UsageError("--redis needs --crawl-id NAME");
   }
   return o;

@@ -85,6 +85,7 @@ std::string to_json_line(const PageRecord& r) {
 }
 
 Output::Output(const std::string& path) : fd_(STDOUT_FILENO), owned_(false) {
+  idle_.set();
   if (path.empty() || path == "-") return;
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw std::runtime_error("cannot write output file '" + path + "': " + std::strerror(errno));
@@ -102,8 +103,11 @@ void Output::write(const PageRecord& record) {
 }
 
 void Output::flush() {
-  if (flushing_ || buffer_.empty()) return;
+  // The running flush may hold lines of ours; the next one takes what is left.
+  while (flushing_) idle_.wait();
+  if (buffer_.empty()) return;
   flushing_ = true;
+  idle_.clear();
   // Write from a buffer nobody appends to while write(2) may yield.
   spare_.swap(buffer_);
   std::size_t off = 0;
@@ -115,6 +119,7 @@ void Output::flush() {
   }
   spare_.clear();
   flushing_ = false;
+  idle_.set();
 }
 
 }  // namespace crawler

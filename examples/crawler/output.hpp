@@ -3,13 +3,17 @@
 // Lines are built whole in memory and written with write(2) in whole lines, never through
 // stdio: a write to a pipe may yield to another greenlet under green::patch, and a stdio
 // FILE lock held across that yield would be entered again by the next greenlet on this OS
-// thread. A flush that finds another flush in progress leaves its lines for the next one,
-// so the file only ever holds complete lines, whatever moment the crawl is stopped at.
+// thread. A flush writes from a buffer it swapped out, so lines appended while it yields
+// wait for the next flush, and the file only ever holds complete lines, whatever moment the
+// crawl is stopped at. flush() returns once every line written before the call is in the
+// file: a crawl that shares its frontier releases a page's claim only then.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <green/event.hpp>
 
 namespace crawler {
 
@@ -41,13 +45,14 @@ class Output {
   Output& operator=(const Output&) = delete;
 
   void write(const PageRecord& record);
-  // Writes every complete buffered line (unless another flush is running).
+  // Writes every buffered line; waits (cooperatively) for a flush in progress first.
   void flush();
 
  private:
   int fd_;
   bool owned_;
   bool flushing_ = false;
+  green::Event idle_;  // set while no flush is in progress
   std::string buffer_;
   std::string spare_;
 };

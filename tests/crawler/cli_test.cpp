@@ -4,13 +4,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -129,4 +134,137 @@ TEST(Cli, DemoCrawlsItsOwnSite) {
   for (auto& j : lines) EXPECT_EQ(j["url"].get<std::string>().rfind("http://127.0.0.1:", 0), 0u) << j;
   EXPECT_NE(err.find("demo site of 10,000 pages"), std::string::npos) << err;
   EXPECT_NE(err.find("300 pages"), std::string::npos) << err;
+}
+
+namespace {
+
+// A private redis-server on a free loopback port, for the life of the test.
+class RedisServer {
+ public:
+  RedisServer() {
+    port_ = free_port();
+    std::string port = std::to_string(port_);
+    std::vector<std::string> args{"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no", "--protected-mode", "no"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (posix_spawnp(&pid_, "redis-server", &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    for (int i = 0; pid_ > 0 && i < 500 && !accepting(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ~RedisServer() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  bool running() const { return pid_ > 0 && accepting(); }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  static int free_port() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    return ntohs(addr.sin_port);
+  }
+  bool accepting() const {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    return ok;
+  }
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+std::vector<std::string> shared_crawl_args(const RedisServer& redis, const std::string& id, const std::string& seed) {
+  return {"--redis", redis.url(), "--crawl-id", id, "--max-pages", "100000", "--depth", "100000",
+          "--concurrency", "20", "--per-host", "20", "--timeout", "2", "--retries", "0", "--quiet", seed};
+}
+
+}  // namespace
+
+TEST(Cli, UnreachableRedisExitsWith2) {
+  std::string err;
+  EXPECT_EQ(run({"--redis", "redis://127.0.0.1:1", "--crawl-id", "x", "http://127.0.0.1/"}, nullptr, &err), 2);
+  EXPECT_NE(err.find("cannot reach Redis at 127.0.0.1:1"), std::string::npos) << err;
+}
+
+TEST(Cli, ThreeProcessesShareOneCrawlThroughRedis) {
+  RedisServer redis;
+  if (!redis.running()) GTEST_SKIP() << "redis-server is not installed";
+  constexpr int kPages = 3000;
+  TestServer server([](const Request& r) { return site_page(r, kPages, 4, 0.002); });
+  std::vector<std::unique_ptr<Process>> crawlers;
+  for (int i = 0; i < 3; ++i)
+    crawlers.push_back(std::make_unique<Process>(shared_crawl_args(redis, "three", server.url("/p/0"))));
+  std::map<std::string, int> fetched;
+  std::vector<std::size_t> per_process;
+  for (auto& c : crawlers) {
+    EXPECT_EQ(c->wait(), 0) << c->err.read();
+    auto lines = json_lines(c->out.read());
+    per_process.push_back(lines.size());
+    for (auto& j : lines) ++fetched[j["url"].get<std::string>()];
+  }
+  EXPECT_EQ(fetched.size(), static_cast<std::size_t>(kPages));
+  for (const auto& [url, n] : fetched) EXPECT_EQ(n, 1) << url << " fetched " << n << " times";
+  for (const auto& [path, n] : server.all_requests()) {
+    if (path != "/robots.txt") {
+      EXPECT_EQ(n, 1) << path;
+    }
+  }
+  for (std::size_t n : per_process) EXPECT_GT(n, 0u) << "every process should have taken part";
+}
+
+TEST(Cli, MaxPagesCountsAcrossProcesses) {
+  RedisServer redis;
+  if (!redis.running()) GTEST_SKIP() << "redis-server is not installed";
+  TestServer server([](const Request& r) { return site_page(r, 2000, 4, 0.002); });
+  std::vector<std::unique_ptr<Process>> crawlers;
+  for (int i = 0; i < 3; ++i) {
+    auto args = shared_crawl_args(redis, "max", server.url("/p/0"));
+    args[5] = "250";  // --max-pages
+    crawlers.push_back(std::make_unique<Process>(args));
+  }
+  std::size_t total = 0;
+  for (auto& c : crawlers) {
+    EXPECT_EQ(c->wait(), 0) << c->err.read();
+    total += json_lines(c->out.read()).size();
+  }
+  EXPECT_EQ(total, 250u);
+}
+
+TEST(Cli, TheOthersFinishTheCrawlOfAKilledProcess) {
+  RedisServer redis;
+  if (!redis.running()) GTEST_SKIP() << "redis-server is not installed";
+  constexpr int kPages = 3000;
+  TestServer server([](const Request& r) { return site_page(r, kPages, 4, 0.01); });
+  std::vector<std::unique_ptr<Process>> crawlers;
+  for (int i = 0; i < 3; ++i)
+    crawlers.push_back(std::make_unique<Process>(shared_crawl_args(redis, "killed", server.url("/p/0"))));
+  for (int i = 0; i < 3000 && server.total_requests() < 600; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_GE(server.total_requests(), 600);
+  kill(crawlers[0]->pid, SIGKILL);  // its claimed pages are leased; the leases expire
+  EXPECT_EQ(crawlers[0]->wait(), 128 + SIGKILL);
+  std::set<std::string> fetched;
+  for (auto& j : json_lines(crawlers[0]->out.read())) fetched.insert(j["url"].get<std::string>());
+  for (int i = 1; i < 3; ++i) {
+    EXPECT_EQ(crawlers[i]->wait(), 0) << crawlers[i]->err.read();
+    for (auto& j : json_lines(crawlers[i]->out.read())) fetched.insert(j["url"].get<std::string>());
+  }
+  EXPECT_EQ(fetched.size(), static_cast<std::size_t>(kPages));
+  for (int n = 0; n < kPages; ++n) EXPECT_GE(server.requests("/p/" + std::to_string(n)), 1) << n;
 }

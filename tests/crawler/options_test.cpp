@@ -71,6 +71,9 @@ TEST(Options, RedisNeedsACrawlId) {
   EXPECT_NE(error_of({"--redis", "redis://h", "http://a.example/"}).find("--crawl-id"), std::string::npos);
   EXPECT_NE(error_of({"--crawl-id", "c", "http://a.example/"}).find("--redis"), std::string::npos);
   EXPECT_NE(error_of({"--redis", "h:1", "--crawl-id", "c", "http://a.example/"}).find("redis://"), std::string::npos);
+  EXPECT_NE(error_of({"--redis", "redis://h:99999", "--crawl-id", "c"}).find("port"), std::string::npos);
+  // Without seed URLs, a process joins a crawl that others started.
+  EXPECT_TRUE(parse({"--redis", "redis://127.0.0.1:6379/2", "--crawl-id", "c1"}).seeds.empty());
 }
 
 TEST(Options, HelpMentionsEveryOption) {

@@ -11,6 +11,7 @@
 #include <cctype>
 #include <chrono>
 #include <stdexcept>
+#include <utility>
 
 namespace crawler_test {
 namespace {
@@ -156,9 +157,15 @@ bool TestServer::handle(int fd, const std::string& head) {
   int seen = max_concurrent_.load();
   while (now > seen && !max_concurrent_.compare_exchange_weak(seen, now)) {
   }
+  // A request is in progress until its answer starts to go out: the client may send the
+  // next one (on another connection) as soon as it has the answer.
   struct Leave {
     std::atomic<int>& n;
-    ~Leave() { --n; }
+    bool left = false;
+    void now() {
+      if (!std::exchange(left, true)) --n;
+    }
+    ~Leave() { now(); }
   } leave{concurrent_};
 
   Response r = handler_(request);
@@ -187,6 +194,7 @@ bool TestServer::handle(int fd, const std::string& head) {
   out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
   for (const auto& [name, value] : r.headers) out += name + ": " + value + "\r\n";
   out += "\r\n" + r.body;
+  leave.now();
   return send_all(fd, out);
 }
 
