@@ -4,7 +4,7 @@
 //   - a hooked socket read that yields: two greenlets ping-pong one byte over a socketpair
 //     with plain blocking read/write (each read finds nothing, waits cooperatively, is
 //     woken by libev) against the same ping-pong written by hand with green::wait_read and
-//     the real calls (what the io layer's Socket does), and against two OS threads doing
+//     the real calls, against green::Socket, and against two OS threads doing
 //     the ping-pong with libc's blocking read/write (what the program did unpatched).
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
@@ -18,7 +18,8 @@
 
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
-#include "green/wait.hpp"
+#include "green/socket.hpp"
+#include "green/fd_wait.hpp"
 #include "ratio.hpp"
 
 namespace {
@@ -74,21 +75,22 @@ void BM_LibcGetpidLike(benchmark::State& state) {
 }
 BENCHMARK(BM_LibcGetpidLike);
 
-// One round trip per iteration: main writes, the peer reads and writes back, main reads.
+// One round trip per iteration: main writes 1 byte, the peer reads (into 64 bytes, as
+// programs do) and writes it back, main reads.
 void BM_HookedSocketPingPong(benchmark::State& state) {
   int sv[2];
   ::socketpair(AF_UNIX, SOCK_STREAM, 0, sv);  // hooked: blocking for the program
   auto peer = green::spawn([fd = sv[1]] {
-    char c;
-    while (::read(fd, &c, 1) == 1 && c != 'q') ::write(fd, &c, 1);
+    char c[64];
+    while (::read(fd, c, sizeof(c)) == 1 && c[0] != 'q') ::write(fd, c, 1);
   });
-  char c = 'x';
+  char c[64] = {'x'};
   for (auto _ : state) {
-    ::write(sv[0], &c, 1);
-    ::read(sv[0], &c, 1);
+    ::write(sv[0], c, 1);
+    ::read(sv[0], c, sizeof(c));
   }
-  c = 'q';
-  ::write(sv[0], &c, 1);
+  c[0] = 'q';
+  ::write(sv[0], c, 1);
   peer.join();
   ::close(sv[0]);
   ::close(sv[1]);
@@ -97,7 +99,7 @@ BENCHMARK(BM_HookedSocketPingPong);
 
 ssize_t read_waiting(int fd, char* c) {
   for (;;) {
-    ssize_t n = real_read(fd, c, 1);
+    ssize_t n = real_read(fd, c, 64);
     if (n >= 0 || errno != EAGAIN) return n;
     green::wait_read(fd);
   }
@@ -109,16 +111,16 @@ void BM_WaitReadPingPong(benchmark::State& state) {
   green::fd_opened(sv[0]);
   green::fd_opened(sv[1]);
   auto peer = green::spawn([fd = sv[1]] {
-    char c;
-    while (read_waiting(fd, &c) == 1 && c != 'q') real_write(fd, &c, 1);
+    char c[64];
+    while (read_waiting(fd, c) == 1 && c[0] != 'q') real_write(fd, c, 1);
   });
-  char c = 'x';
+  char c[64] = {'x'};
   for (auto _ : state) {
-    real_write(sv[0], &c, 1);
-    read_waiting(sv[0], &c);
+    real_write(sv[0], c, 1);
+    read_waiting(sv[0], c);
   }
-  c = 'q';
-  real_write(sv[0], &c, 1);
+  c[0] = 'q';
+  real_write(sv[0], c, 1);
   peer.join();
   green::fd_closing(sv[0]);
   green::fd_closing(sv[1]);
@@ -127,20 +129,39 @@ void BM_WaitReadPingPong(benchmark::State& state) {
 }
 BENCHMARK(BM_WaitReadPingPong);
 
+void BM_GreenSocketPingPong(benchmark::State& state) {
+  int sv[2];
+  real_socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+  green::Socket a = green::Socket::from_fd(sv[0]);
+  auto peer = green::spawn([b = green::Socket::from_fd(sv[1])]() mutable {
+    char c[64];
+    while (b.recv(static_cast<void*>(c), sizeof(c)) == 1 && c[0] != 'q') b.send(static_cast<const void*>(c), std::size_t{1});
+  });
+  char c[64] = {'x'};
+  for (auto _ : state) {
+    a.send(static_cast<const void*>(c), std::size_t{1});
+    a.recv(static_cast<void*>(c), sizeof(c));
+  }
+  c[0] = 'q';
+  a.send(static_cast<const void*>(c), std::size_t{1});
+  peer.join();
+}
+BENCHMARK(BM_GreenSocketPingPong);
+
 void BM_ThreadPingPong(benchmark::State& state) {
   int sv[2];
   real_socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
   std::thread peer([fd = sv[1]] {
-    char c;
-    while (real_read(fd, &c, 1) == 1 && c != 'q') real_write(fd, &c, 1);
+    char c[64];
+    while (real_read(fd, c, sizeof(c)) == 1 && c[0] != 'q') real_write(fd, c, 1);
   });
-  char c = 'x';
+  char c[64] = {'x'};
   for (auto _ : state) {
-    real_write(sv[0], &c, 1);
-    real_read(sv[0], &c, 1);
+    real_write(sv[0], c, 1);
+    real_read(sv[0], c, sizeof(c));
   }
-  c = 'q';
-  real_write(sv[0], &c, 1);
+  c[0] = 'q';
+  real_write(sv[0], c, 1);
   peer.join();
   ::close(sv[0]);
   ::close(sv[1]);
@@ -155,5 +176,7 @@ GREEN_RATIO(hooked_check, "read(fd, buf, 0) through the hook / libc", "BM_Hooked
             green_bench::at_most(1.2));
 GREEN_RATIO(hooked_vs_wait_read, "blocking socket round trip in greenlets: hooked read/write / green::wait_read by hand",
             "BM_HookedSocketPingPong", "BM_WaitReadPingPong", green_bench::at_most(1.2));
+GREEN_RATIO(hooked_vs_socket, "blocking socket round trip in greenlets: hooked read/write / green::Socket",
+            "BM_HookedSocketPingPong", "BM_GreenSocketPingPong", green_bench::at_most(1.2));
 GREEN_RATIO(hooked_vs_threads, "blocking socket round trip: hooked, in greenlets / unpatched, in OS threads",
             "BM_HookedSocketPingPong", "BM_ThreadPingPong", green_bench::at_most(1.0));

@@ -7,7 +7,6 @@
 // hub); everything else passes straight through to libc, unchanged.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 
 namespace green {
@@ -28,9 +27,6 @@ struct Config {
 // Parses a GREEN_PATCH value ("socket,sleep" or "all"); returns false and names the
 // offending word in `bad` (at most bad_size bytes) when a family is unknown.
 bool parse_families(const char* text, unsigned& families, char* bad, unsigned bad_size) noexcept;
-
-// Set in the child of a fork: the thread pool's workers did not survive it.
-inline std::atomic<bool> forked_child{false};
 
 // The greenlet to block cooperatively, or nullptr: pass the call through.
 GreenletBase* cooperative(Family family) noexcept;

@@ -65,10 +65,6 @@ class Job : public Linkable {
 // the result is the caller's (false: killed first; the error is kept for the next green::
 // call). Never throws.
 bool resolve_off_thread(GreenletBase& self, std::shared_ptr<Job> job) noexcept {
-  if (forked_child.load(std::memory_order_relaxed)) {
-    job->run_and_finish();
-    return true;
-  }
   try {
     get_hub().threadpool().spawn([job] { job->run_and_finish(); });
   } catch (...) {

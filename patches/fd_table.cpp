@@ -13,7 +13,7 @@
 
 #include "green/errors.hpp"
 #include "green/hub.hpp"
-#include "green/wait.hpp"
+#include "green/fd_wait.hpp"
 #include "real.hpp"
 
 namespace green::patch {
@@ -57,6 +57,7 @@ Directory* grow(std::size_t need_chunks) noexcept {
 
 void FdEntry::manage(FdKind kind, bool user_nonblock) noexcept {
   user_nonblock_.store(user_nonblock, std::memory_order_relaxed);
+  drained_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(0, std::memory_order_relaxed);
   send_timeout_us_.store(0, std::memory_order_relaxed);
   kind_.store(kind, std::memory_order_release);
@@ -64,6 +65,7 @@ void FdEntry::manage(FdKind kind, bool user_nonblock) noexcept {
 
 void FdEntry::copy_from(const FdEntry& other) noexcept {
   user_nonblock_.store(other.user_nonblock(), std::memory_order_relaxed);
+  drained_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(other.recv_timeout_us_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   send_timeout_us_.store(other.send_timeout_us_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   kind_.store(other.kind(), std::memory_order_release);
@@ -71,6 +73,7 @@ void FdEntry::copy_from(const FdEntry& other) noexcept {
 
 void FdEntry::reset() noexcept {
   kind_.store(FdKind::none, std::memory_order_release);
+  drained_.store(false, std::memory_order_relaxed);
   user_nonblock_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(0, std::memory_order_relaxed);
   send_timeout_us_.store(0, std::memory_order_relaxed);

@@ -14,7 +14,7 @@
 // fd number (no cap; sized on demand, not from RLIMIT_NOFILE at start-up). Chunks are
 // never freed, so a lookup from any thread is two loads and needs no lock.
 //
-// Waiting uses the io layer's per-fd waiter table (green/wait.hpp): a managed descriptor is
+// Waiting uses the io layer's per-fd waiter table (green/fd_wait.hpp): a managed descriptor is
 // announced with fd_opened when a hook creates it (its waits then skip libev's epoll_ctl
 // per wait) and with fd_closing before close or a dup2 over it, which wakes every greenlet
 // waiting on it with EBADF before the descriptor really goes away.
@@ -31,7 +31,9 @@ class GreenletBase;
 
 namespace green::patch {
 
-enum class FdKind : std::uint8_t { none = 0, socket, pipe };
+// socket: a stream socket; datagram: any other socket type (each read is one message, so a
+// short read says nothing about what is queued).
+enum class FdKind : std::uint8_t { none = 0, socket, datagram, pipe };
 
 class FdEntry {
  public:
@@ -45,6 +47,12 @@ class FdEntry {
   void set_recv_timeout(std::int64_t us) noexcept { recv_timeout_us_.store(us, std::memory_order_relaxed); }
   void set_send_timeout(std::int64_t us) noexcept { send_timeout_us_.store(us, std::memory_order_relaxed); }
 
+  // The last read returned less than asked: the kernel buffer is probably empty, so the
+  // next read in a greenlet waits for readiness first instead of paying for an EAGAIN.
+  bool drained() const noexcept { return drained_.load(std::memory_order_relaxed); }
+  bool stream() const noexcept { return kind() == FdKind::socket || kind() == FdKind::pipe; }
+  void set_drained(bool on) noexcept { drained_.store(on, std::memory_order_relaxed); }
+
   void manage(FdKind kind, bool user_nonblock) noexcept;
   void copy_from(const FdEntry& other) noexcept;
   void reset() noexcept;
@@ -57,6 +65,7 @@ class FdEntry {
   }
   std::atomic<FdKind> kind_{FdKind::none};
   std::atomic<bool> user_nonblock_{false};
+  std::atomic<bool> drained_{false};
   std::atomic<std::int64_t> recv_timeout_us_{0};
   std::atomic<std::int64_t> send_timeout_us_{0};
 };

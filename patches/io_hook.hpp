@@ -47,16 +47,29 @@ inline int wait_again(GreenletBase* self, int fd, WaitFor what, std::optional<do
   return EINTR;
 }
 
+// `requested`: the bytes a read asked for (0 when unknown, and for writes), to learn
+// whether it drained the kernel buffer (FdEntry::drained).
 template <class Op>
-ssize_t cooperative_io(int fd, WaitFor what, Op&& op) noexcept {
+ssize_t cooperative_io(int fd, WaitFor what, Op&& op, std::size_t requested = 0) noexcept {
   FdEntry* e = managed_fd(fd);
   if (e == nullptr || e->user_nonblock()) return op();
   GreenletBase* self = cooperative(Family::socket);
   const std::optional<double> timeout = timeout_for(*e, what);
   const double deadline = timeout ? monotonic_now() + *timeout : 0;
+  const bool reading = what == WaitFor::read;
+  if (reading && self != nullptr && e->drained()) {
+    e->set_drained(false);
+    if (int err = wait_again(self, fd, what, timeout, deadline)) {
+      errno = err;
+      return -1;
+    }
+  }
   for (;;) {
     ssize_t r = op();
-    if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
+    if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+      if (reading) e->set_drained(r > 0 && static_cast<std::size_t>(r) < requested && e->stream());
+      return r;
+    }
     if (int err = wait_again(self, fd, what, timeout, deadline)) {
       errno = err;
       return -1;
@@ -72,7 +85,7 @@ ssize_t cooperative_read_all(int fd, std::size_t total, Op&& op) noexcept {
   if (e == nullptr || e->user_nonblock()) return op(std::size_t{0});
   std::size_t done = 0;
   for (;;) {
-    ssize_t r = cooperative_io(fd, WaitFor::read, [&] { return op(done); });
+    ssize_t r = cooperative_io(fd, WaitFor::read, [&] { return op(done); }, total - done);
     if (r < 0) return done == 0 ? -1 : static_cast<ssize_t>(done);
     done += static_cast<std::size_t>(r);
     if (done >= total || r == 0) return static_cast<ssize_t>(done);

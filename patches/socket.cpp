@@ -28,12 +28,22 @@ namespace {
 
 bool sockets_patched() noexcept { return Config::get().patched(Family::socket); }
 
+FdKind socket_kind(int type) noexcept {
+  return (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM ? FdKind::socket : FdKind::datagram;
+}
+
+FdKind fd_kind_of(int fd) noexcept {
+  FdEntry* e = managed_fd(fd);
+  return e != nullptr ? e->kind() : FdKind::socket;
+}
+
 int accept_impl(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept {
   if (!sockets_patched() || managed_fd(fd) == nullptr) return GREEN_REAL(accept4)(fd, addr, len, flags);
   ssize_t r = cooperative_io(fd, WaitFor::read, [&] {
     return static_cast<ssize_t>(GREEN_REAL(accept4)(fd, addr, len, flags | SOCK_NONBLOCK));
   });
-  if (r >= 0) manage_fd(static_cast<int>(r), FdKind::socket, (flags & SOCK_NONBLOCK) != 0);
+  // accept: a stream (or SOCK_SEQPACKET) listener; only streams count as streams here.
+  if (r >= 0) manage_fd(static_cast<int>(r), fd_kind_of(fd), (flags & SOCK_NONBLOCK) != 0);
   return static_cast<int>(r);
 }
 
@@ -48,7 +58,7 @@ extern "C" {
 int socket(int domain, int type, int protocol) {
   if (!green::patch::sockets_patched()) return GREEN_REAL(socket)(domain, type, protocol);
   int fd = GREEN_REAL(socket)(domain, type | SOCK_NONBLOCK, protocol);
-  if (fd >= 0) green::patch::manage_fd(fd, FdKind::socket, (type & SOCK_NONBLOCK) != 0);
+  if (fd >= 0) green::patch::manage_fd(fd, green::patch::socket_kind(type), (type & SOCK_NONBLOCK) != 0);
   return fd;
 }
 
@@ -56,8 +66,8 @@ int socketpair(int domain, int type, int protocol, int sv[2]) {
   if (!green::patch::sockets_patched()) return GREEN_REAL(socketpair)(domain, type, protocol, sv);
   int r = GREEN_REAL(socketpair)(domain, type | SOCK_NONBLOCK, protocol, sv);
   if (r == 0) {
-    green::patch::manage_fd(sv[0], FdKind::socket, (type & SOCK_NONBLOCK) != 0);
-    green::patch::manage_fd(sv[1], FdKind::socket, (type & SOCK_NONBLOCK) != 0);
+    green::patch::manage_fd(sv[0], green::patch::socket_kind(type), (type & SOCK_NONBLOCK) != 0);
+    green::patch::manage_fd(sv[1], green::patch::socket_kind(type), (type & SOCK_NONBLOCK) != 0);
   }
   return r;
 }
@@ -98,7 +108,7 @@ int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
 }
 
 ssize_t read(int fd, void* buf, size_t n) {
-  return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(read)(fd, buf, n); });
+  return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(read)(fd, buf, n); }, n);
 }
 
 ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
@@ -116,7 +126,7 @@ ssize_t recv(int fd, void* buf, size_t n, int flags) {
     return green::patch::cooperative_read_all(fd, n, [&](size_t done) {
       return GREEN_REAL(recv)(fd, static_cast<char*>(buf) + done, n - done, flags);
     });
-  return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(recv)(fd, buf, n, flags); });
+  return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(recv)(fd, buf, n, flags); }, n);
 }
 
 ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
@@ -130,7 +140,7 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr, 
     return green::patch::cooperative_read_all(fd, n, [&](size_t done) {
       return GREEN_REAL(recvfrom)(fd, static_cast<char*>(buf) + done, n - done, flags, addr, len);
     });
-  return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(recvfrom)(fd, buf, n, flags, addr, len); });
+  return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(recvfrom)(fd, buf, n, flags, addr, len); }, n);
 }
 
 ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags, struct sockaddr* addr,

@@ -20,6 +20,7 @@
 #include "green/server.hpp"
 #include "green/signal.hpp"
 #include "green/socket.hpp"
+#include "green/stack_census.hpp"
 #include "green/subprocess.hpp"
 #include "green/thread_pool.hpp"
 #include "green/timeout.hpp"

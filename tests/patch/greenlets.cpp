@@ -5,6 +5,7 @@
 // accept/read/write; 1,000 greenlets printing with printf write whole lines only.
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -51,16 +52,22 @@ void close_under_waiter() {
   close(sv[1]);
 }
 
+// A kill inside recv: -1/EINTR. C code that retries keeps working (the retry waits, it
+// does not spin on EINTR) until the greenlet reaches a green:: call, where GreenletExit is
+// raised. The same for poll.
 void kill_inside_recv() {
   int sv[2];
   CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-  ssize_t result = 0;
-  int error = 0;
+  ssize_t first = 0, second = 0;
+  int first_errno = 0, poll_errno = 0;
+  char got = 0;
   bool raised_later = false;
   auto reader = green::spawn([&] {
     char buf[8];
-    result = recv(sv[0], buf, sizeof(buf), 0);
-    error = errno;
+    first = recv(sv[0], buf, sizeof(buf), 0);
+    first_errno = errno;
+    second = recv(sv[0], buf, sizeof(buf), 0);  // the kill is pending: this still waits
+    got = buf[0];
     try {
       green::sleep(0);
     } catch (const green::GreenletExit&) {
@@ -69,9 +76,20 @@ void kill_inside_recv() {
     }
   });
   green::sleep(0.02);
-  reader.kill();
-  CHECK(reader.dead());
-  CHECK(result == -1 && error == EINTR && raised_later);
+  reader.kill(/*block=*/false);
+  green::sleep(0.05);
+  CHECK(!reader.dead());  // in its second recv
+  CHECK(write(sv[1], "k", 1) == 1);
+  CHECK(reader.join(5.0));
+  CHECK(first == -1 && first_errno == EINTR && second == 1 && got == 'k' && raised_later);
+
+  auto poller = green::spawn([&] {
+    pollfd p{sv[0], POLLIN, 0};
+    if (poll(&p, 1, -1) == -1) poll_errno = errno;
+  });
+  green::sleep(0.02);
+  poller.kill();
+  CHECK(poller.dead() && poll_errno == EINTR);
   close(sv[0]);
   close(sv[1]);
 }

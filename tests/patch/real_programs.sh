@@ -74,3 +74,22 @@ p = subprocess.Popen(['cat'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 out, _ = p.communicate(b'z' * 500000)
 print('cat echoed', len(out), p.returncode)
 "
+
+# A Python program whose threads talk to the local server, also under --threads (where its
+# threads become greenlets on one OS thread).
+threads_program="
+import hashlib, threading, urllib.request
+results = [None] * 20
+def fetch(i):
+    body = urllib.request.urlopen('http://localhost:$port/data.bin', timeout=30).read()
+    results[i] = hashlib.sha256(body).hexdigest()
+threads = [threading.Thread(target=fetch, args=(i,)) for i in range(20)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(set(results)), results[0])
+"
+same python-threads python3 -c "$threads_program"
+python3 -c "$threads_program" > "$work/threads.plain"
+"$green_run" --threads -- python3 -c "$threads_program" > "$work/threads.green"
+cmp -s "$work/threads.plain" "$work/threads.green" || { echo "FAIL: python-threads under --threads differs"; exit 1; }
+echo "ok: python-threads under --threads"
