@@ -174,11 +174,18 @@ void Crawler::work() {
   Fetcher fetcher(fetch_config_);
   std::unique_ptr<RedisClient> redis;
   if (shared_) redis = std::make_unique<RedisClient>(shared_->address(), options_.timeout);
-  while (auto task = next_task(redis.get())) {
-    if (task->robots)
-      fetch_robots(fetcher, *task, redis.get());
-    else
-      fetch_page(fetcher, *task, redis.get());
+  try {
+    while (auto task = next_task(redis.get())) {
+      if (task->robots)
+        fetch_robots(fetcher, *task, redis.get());
+      else
+        fetch_page(fetcher, *task, redis.get());
+    }
+  } catch (...) {
+    // A task that died with its worker (Redis gone, out of memory) would keep the
+    // frontier from ever finishing: end the crawl, and run() rethrows this.
+    stop();
+    throw;
   }
 }
 
