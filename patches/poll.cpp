@@ -132,13 +132,11 @@ int poll_impl(pollfd* fds, nfds_t n, std::optional<double> timeout, const sigset
 // kernel's select answers every time.
 int select_impl(int nfds, fd_set* r, fd_set* w, fd_set* x, std::optional<double> timeout, bool is_pselect,
                 const sigset_t* mask, timeval* tv, const timespec* ts) noexcept {
-  GreenletBase* self = (timeout && *timeout == 0) ? nullptr : cooperative(Family::poll);
+  // Sets larger than FD_SETSIZE (some programs allocate their own) go to the kernel as they
+  // are: correct, though not cooperative.
+  GreenletBase* self = (timeout && *timeout == 0) || nfds < 0 || nfds > FD_SETSIZE ? nullptr : cooperative(Family::poll);
   if (self == nullptr)
     return is_pselect ? GREEN_REAL(pselect)(nfds, r, w, x, ts, mask) : GREEN_REAL(select)(nfds, r, w, x, tv);
-  if (nfds < 0 || nfds > FD_SETSIZE) {
-    errno = EINVAL;
-    return -1;
-  }
   fd_set in_r, in_w, in_x;
   FD_ZERO(&in_r);
   FD_ZERO(&in_w);

@@ -54,7 +54,7 @@ int main(void) {
   /* poll: 0 is immediate, a timeout expires, a write wakes, writable at once. */
   struct pollfd p = {sv[0], POLLIN, 0};
   double t0 = now();
-  CHECK(poll(&p, 1, 0) == 0 && now() - t0 < 0.05);
+  CHECK(poll(&p, 1, 0) == 0 && now() - t0 < 1.0);
   t0 = now();
   CHECK(poll(&p, 1, 60) == 0);
   CHECK(now() - t0 >= 0.055 && now() - t0 < 5);
