@@ -67,7 +67,9 @@ Crawler::Crawler(const Options& options, Output& output, double backoff)
                                                options.max_pages, lease_seconds(options));
   else
     for (const std::string& seed : options.seeds) frontier_.add_seed(seed);
-  progress_line_ = !options.quiet && ::isatty(STDERR_FILENO);
+  // The line is redrawn in place: not into a file, nor over JSON lines on the same terminal.
+  bool lines_on_terminal = (options.output.empty() || options.output == "-") && ::isatty(STDOUT_FILENO);
+  progress_line_ = !options.quiet && ::isatty(STDERR_FILENO) && !lines_on_terminal;
 }
 
 void Crawler::start_shared() {

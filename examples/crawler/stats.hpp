@@ -1,7 +1,8 @@
 // crawler/stats.hpp: counters, the live progress line and the final summary.
 //
 // The progress line is for a person at a terminal: it is drawn on stderr with '\r' only
-// when stderr is a terminal (never into a log file or a test's pipe). The summary (pages,
+// when stderr is a terminal (never into a log file or a test's pipe) and the JSON lines
+// do not go to that terminal too. The summary (pages,
 // bytes, errors by kind, p50/p99 latency, pages/s) goes to stderr at the end.
 #pragma once
 
