@@ -229,8 +229,12 @@ void Crawler::fetch_page(Fetcher& fetcher, const Task& task, RedisClient* redis)
   if (!r.error.empty()) page.error = r.error;
 
   std::size_t admitted = 0;
-  if (r.final_url != task.url)
-    if (auto final_url = normalize_url(r.final_url)) frontier_.mark_seen(*final_url);
+  if (r.final_url != task.url) {
+    if (auto final_url = normalize_url(r.final_url)) {
+      frontier_.mark_seen(*final_url);
+      if (shared_) shared_->mark_seen(*redis, *final_url);
+    }
+  }
   if (r.status >= 200 && r.status < 300 && r.is_html()) {
     PageInfo info = parse_page(r.body, r.final_url);
     page.title = std::move(info.title);

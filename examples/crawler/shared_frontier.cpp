@@ -132,6 +132,10 @@ long SharedFrontier::add(RedisClient& redis, const std::vector<std::pair<std::st
   return static_cast<long>(redis.command(args)->integer);
 }
 
+void SharedFrontier::mark_seen(RedisClient& redis, const std::string& url) {
+  redis.command({"SADD", key("seen"), url});
+}
+
 void SharedFrontier::add_hosts(RedisClient& redis, const std::vector<std::string>& hosts) {
   if (hosts.empty()) return;
   std::vector<std::string> args{"SADD", key("hosts")};

@@ -79,6 +79,8 @@ class SharedFrontier {
   const RedisAddress& address() const { return address_; }
   // URLs not seen before by any process are queued; returns how many.
   long add(RedisClient& redis, const std::vector<std::pair<std::string, int>>& urls);
+  // Marks a URL seen by every process without queueing it (where a redirect ended).
+  void mark_seen(RedisClient& redis, const std::string& url);
   void add_hosts(RedisClient& redis, const std::vector<std::string>& hosts);
   std::vector<std::string> hosts(RedisClient& redis);
   std::vector<SharedEntry> claim(RedisClient& redis, int n);
