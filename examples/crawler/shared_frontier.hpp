@@ -1,8 +1,8 @@
 // crawler/shared_frontier.hpp: the part of the frontier that lives in Redis (--redis), so
 // that any number of green-crawl processes share one crawl.
 //
-// Keys, under "green-crawl:<crawl-id>:": `seen` (a set: every URL ever admitted), `queue`
-// (a list of "<depth> <url>" entries), `leases` (a sorted set: entries claimed by some
+// Keys, under "green-crawl:<crawl-id>:": `seen` (a set: every URL ever admitted, and
+// where redirects ended), `queue` (a list of "<depth> <url>" entries), `leases` (a sorted set: entries claimed by some
 // process, scored by when the claim expires, in Redis's own clock), `taken` (pages claimed
 // so far, the global --max-pages count) and `hosts` (the seeds' hosts, for --same-host).
 // Each step is one Lua script, so it is atomic across processes:
