@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Fetch URLS URLs (default 5,000) from a local server that answers each after 50 ms with
+# 10 KB, CONCURRENCY (default 500) at a time, with a new connection per URL and with
+# connections reused: green (the crawler's fetch loop: libcurl easy in a green::Pool, linked
+# with green::patch) against curl_multi (the event-driven limit), Go's net/http client and
+# Python gevent (monkey.patch_all). The ideal is URLS / CONCURRENCY * 50 ms = 0.5 s.
+# Prints each wall time (best of RUNS, default 3) and its ratio to curl_multi, and draws
+# them into bench/crawl/crawl.png when gnuplot (gnuplot-nox) is installed.
+#
+#   bench/crawl/run.sh [BUILD_DIR=build] [URLS=5000] [CONCURRENCY=500] [RUNS=3]
+#
+# Needs the build's libgreen and libgreen-patch, libcurl4-openssl-dev, golang-go (the
+# server and the Go peer) and python3-gevent; a missing peer is skipped with a note.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+urls=${2:-5000}
+concurrency=${3:-500}
+runs=${4:-3}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+command -v go >/dev/null || { echo "bench/crawl needs Go (golang-go) for its server"; exit 1; }
+(cd "$work" && cp "$here/server.go" "$here/go_fetch.go" . &&
+  GOCACHE="$work/gocache" GO111MODULE=off go build -o server server.go &&
+  GOCACHE="$work/gocache" GO111MODULE=off go build -o go_fetch go_fetch.go)
+"${CC:-cc}" -O2 -o "$work/curl_multi" "$here/curl_multi.c" -lcurl
+"${CXX:-c++}" -O2 -std=c++20 -o "$work/green_fetch" "$here/green_fetch.cpp" -I"$root/include" \
+  -L"$build/src" -L"$build/patches" -Wl,--no-as-needed -lgreen-patch -Wl,--as-needed -lgreen -lcurl -pthread \
+  -Wl,-rpath,"$build/src:$build/patches"
+have_gevent=0
+/usr/bin/python3 -c "import gevent" 2>/dev/null && have_gevent=1
+
+port=$((40000 + RANDOM % 20000))
+"$work/server" "$port" &
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+prefix="http://127.0.0.1:$port/page/"
+
+best() {  # command... -> the best wall time of $runs runs
+  local t b=""
+  for _ in $(seq "$runs"); do
+    t=$("$@") || { echo "failed"; return; }
+    if [[ -z $b ]] || awk -v t="$t" -v b="$b" 'BEGIN { exit !(t < b) }'; then b=$t; fi
+  done
+  echo "$b"
+}
+
+echo "$urls URLs, $concurrency at a time, 50 ms + 10 KB each (ideal $(awk -v u="$urls" -v c="$concurrency" 'BEGIN { printf "%.2f", u / c * 0.05 }') s)"
+printf "%-12s %18s %18s\n" "client" "new conn (s, x)" "reused (s, x)"
+declare -A base
+: >"$work/results.dat"
+for client in curl_multi green go gevent; do
+  row="$client"
+  printf "%-12s" "$client"
+  for mode in new reuse; do
+    case $client in
+      curl_multi) t=$(best "$work/curl_multi" "$prefix" "$urls" "$concurrency" "$mode") ;;
+      green) t=$(best "$work/green_fetch" "$prefix" "$urls" "$concurrency" "$mode") ;;
+      go) t=$(best env GOMAXPROCS=1 "$work/go_fetch" "$prefix" "$urls" "$concurrency" "$mode") ;;
+      gevent)
+        if ((have_gevent)); then t=$(best /usr/bin/python3 "$here/gevent_fetch.py" "$prefix" "$urls" "$concurrency" "$mode")
+        else t="skipped"; fi ;;
+    esac
+    [[ $client == curl_multi ]] && base[$mode]=$t
+    [[ $t =~ ^[0-9.]+$ ]] && row="$row $t" || row="$row 0"
+    if [[ $t =~ ^[0-9.]+$ && ${base[$mode]} =~ ^[0-9.]+$ ]]; then
+      printf "%18s" "$(awk -v t="$t" -v b="${base[$mode]}" 'BEGIN { printf "%.2f  %.2fx", t, t / b }')"
+    else
+      printf "%18s" "$t"
+    fi
+  done
+  echo
+  echo "$row" >>"$work/results.dat"
+done
+
+if command -v gnuplot >/dev/null; then
+  gnuplot <<PLOT
+set terminal pngcairo size 800,450 noenhanced
+set output "$here/crawl.png"
+set title "$urls URLs, $concurrency in flight, 50 ms + 10 KB each (ideal $(awk -v u="$urls" -v c="$concurrency" 'BEGIN { printf "%.2f", u / c * 0.05 }') s)"
+set ylabel "wall time (s), lower is better"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set yrange [0:*]
+set key top left
+plot "$work/results.dat" using 2:xtic(1) title "new connection per URL", "" using 3 title "connections reused"
+PLOT
+  echo "chart: $here/crawl.png"
+fi

@@ -1,0 +1,80 @@
+#include "url.hpp"
+
+#include <gtest/gtest.h>
+
+using crawler::normalize_url;
+using crawler::resolve_url;
+using crawler::split_url;
+
+TEST(Url, NormalisesSchemeHostPortAndPath) {
+  EXPECT_EQ(normalize_url("HTTP://Example.COM"), "http://example.com/");
+  EXPECT_EQ(normalize_url("http://example.com:80/a"), "http://example.com/a");
+  EXPECT_EQ(normalize_url("https://example.com:443/a"), "https://example.com/a");
+  EXPECT_EQ(normalize_url("http://example.com:8080/a"), "http://example.com:8080/a");
+  EXPECT_EQ(normalize_url("http://example.com/a/./b/../c"), "http://example.com/a/c");
+  EXPECT_EQ(normalize_url("  http://example.com/x \n"), "http://example.com/x");
+}
+
+TEST(Url, DropsFragmentAndCredentials) {
+  EXPECT_EQ(normalize_url("http://example.com/a?q=1#top"), "http://example.com/a?q=1");
+  EXPECT_EQ(normalize_url("http://user:pw@example.com/"), "http://example.com/");
+}
+
+TEST(Url, EncodesWhatNeedsEncoding) {
+  EXPECT_EQ(normalize_url("http://example.com/a b"), "http://example.com/a%20b");
+}
+
+TEST(Url, RejectsNonHttpAndMalformed) {
+  EXPECT_EQ(normalize_url("ftp://example.com/"), std::nullopt);
+  EXPECT_EQ(normalize_url("mailto:someone@example.com"), std::nullopt);
+  EXPECT_EQ(normalize_url("example.com"), std::nullopt);
+  EXPECT_EQ(normalize_url("/relative/path"), std::nullopt);
+  EXPECT_EQ(normalize_url("http://"), std::nullopt);
+  EXPECT_EQ(normalize_url(""), std::nullopt);
+  EXPECT_EQ(normalize_url("http://exa mple.com/"), std::nullopt);
+}
+
+TEST(Url, ResolvesRelativeForms) {
+  const std::string base = "http://example.com/dir/page.html?x=1";
+  EXPECT_EQ(resolve_url(base, "other.html"), "http://example.com/dir/other.html");
+  EXPECT_EQ(resolve_url(base, "./other.html"), "http://example.com/dir/other.html");
+  EXPECT_EQ(resolve_url(base, "../up.html"), "http://example.com/up.html");
+  EXPECT_EQ(resolve_url(base, "/root.html"), "http://example.com/root.html");
+  EXPECT_EQ(resolve_url(base, "?y=2"), "http://example.com/dir/page.html?y=2");
+  EXPECT_EQ(resolve_url(base, "sub/"), "http://example.com/dir/sub/");
+}
+
+TEST(Url, ResolvesProtocolRelativeAndAbsolute) {
+  EXPECT_EQ(resolve_url("https://example.com/a", "//cdn.example.org/x.html"), "https://cdn.example.org/x.html");
+  EXPECT_EQ(resolve_url("http://example.com/a", "HTTPS://Other.example/y"), "https://other.example/y");
+}
+
+TEST(Url, FragmentOnlyAndEmptyHrefAreThePageItself) {
+  const std::string base = "http://example.com/dir/page.html";
+  EXPECT_EQ(resolve_url(base, "#section"), base);
+  EXPECT_EQ(resolve_url(base, ""), base);
+  EXPECT_EQ(resolve_url(base, "other.html#frag"), "http://example.com/dir/other.html");
+}
+
+TEST(Url, RejectsOtherSchemes) {
+  const std::string base = "http://example.com/";
+  EXPECT_EQ(resolve_url(base, "mailto:a@example.com"), std::nullopt);
+  EXPECT_EQ(resolve_url(base, "javascript:void(0)"), std::nullopt);
+  EXPECT_EQ(resolve_url(base, "JavaScript:alert(1)"), std::nullopt);
+  EXPECT_EQ(resolve_url(base, "tel:+123456"), std::nullopt);
+  EXPECT_EQ(resolve_url(base, "data:text/html,hi"), std::nullopt);
+  EXPECT_EQ(resolve_url(base, "ftp://example.com/file"), std::nullopt);
+}
+
+TEST(Url, SplitsOriginAndTarget) {
+  auto parts = split_url("http://example.com:8080/a/b?q=1");
+  ASSERT_TRUE(parts);
+  EXPECT_EQ(parts->scheme, "http");
+  EXPECT_EQ(parts->host, "example.com");
+  EXPECT_EQ(parts->origin, "http://example.com:8080");
+  EXPECT_EQ(parts->target, "/a/b?q=1");
+  auto plain = split_url("https://example.com/");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->origin, "https://example.com");
+  EXPECT_EQ(plain->target, "/");
+}
