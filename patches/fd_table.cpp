@@ -27,6 +27,9 @@ constexpr int kChunkSize = 1 << kChunkBits;
 struct Directory {
   std::size_t size;  // chunk slots
   std::atomic<FdEntry*>* chunks;
+  // The directory this one replaced: never freed (a lock-free reader may still be in it),
+  // and kept reachable so that leak checkers know it is not lost.
+  Directory* replaced;
 };
 
 // Constant-initialised: hooks may run before any constructor.
@@ -40,7 +43,7 @@ Directory* grow(std::size_t need_chunks) noexcept {
   std::size_t size = old != nullptr ? old->size : 1;
   while (size < need_chunks) size *= 2;
   auto* chunks = new (std::nothrow) std::atomic<FdEntry*>[size];
-  auto* dir = new (std::nothrow) Directory{size, chunks};
+  auto* dir = new (std::nothrow) Directory{size, chunks, old};
   if (chunks == nullptr || dir == nullptr) {
     delete[] chunks;
     delete dir;

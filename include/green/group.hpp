@@ -40,6 +40,7 @@
 
 #include "green/async_result.hpp"
 #include "green/greenlet.hpp"
+#include "green/hub.hpp"
 #include "green/linkable.hpp"
 #include "green/thread_pool.hpp"
 
@@ -154,7 +155,17 @@ class IMap {
   ~IMap() {
     if (!state_) return;
     state_->closed = true;
-    if (feeder_ && !feeder_.dead()) feeder_.kill(false);
+    if (!feeder_ || feeder_.dead()) return;
+    // Stop the feeder and wait for it, so that nothing of this iteration is left waiting
+    // for a slot (or scheduled but never run) once the caller moves on.
+    try {
+      feeder_.kill(true);
+    } catch (const GreenletExit&) {
+      // Killed while waiting: keep the kill for the caller's next switch point.
+      if (GreenletBase* self = detail::blockable_greenlet())
+        detail::defer_exception(*self, std::current_exception(), true);
+    } catch (...) {
+    }
   }
 
   // The next result, or nothing when every item was delivered. Rethrows a task's
