@@ -36,6 +36,7 @@ namespace detail {
 void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill) noexcept;
 bool has_deferred_exception(const GreenletBase& self) noexcept;
 std::exception_ptr take_deferred_exception(GreenletBase& self, bool& is_kill) noexcept;
+struct HubAccess;
 }  // namespace detail
 
 struct SpawnOptions {
@@ -111,6 +112,7 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   friend class Hub;
   friend class Waiter;
   friend struct detail::ThreadState;
+  friend struct detail::HubAccess;
   friend void detail::defer_exception(GreenletBase&, std::exception_ptr, bool) noexcept;
   friend bool detail::has_deferred_exception(const GreenletBase&) noexcept;
   friend std::exception_ptr detail::take_deferred_exception(GreenletBase&, bool&) noexcept;
@@ -137,6 +139,13 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   std::uint64_t id_;
   std::uint64_t wait_seq_ = 0;
   const char* waiting_on_ = nullptr;
+  // For run info and gdb (green-info): times are the hub loop's clock (ev_now).
+  int waiting_fd_ = -1;                  // the fd a Waiter was told it waits for
+  const char* waiting_direction_ = nullptr;
+  double waiting_since_ = 0;
+  double wait_deadline_ = 0;             // 0: the wait has no timeout
+  double spawned_at_ = 0;
+  std::uint64_t spawner_id_ = 0;         // 0: spawned by the hub (a callback)
   void* start_timer_ = nullptr;  // spawn_later's ev_timer, owned by the hub
   std::exception_ptr error_;
   std::string name_;

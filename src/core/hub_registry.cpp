@@ -1,0 +1,57 @@
+#include "core/hub_registry.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace green::detail {
+
+// Constant-initialised with trivial destructors: usable by hubs of threads that end
+// after static destruction began.
+std::mutex hubs_mutex;
+Hub* first_hub = nullptr;
+
+namespace {
+bool stats_at_exit() {
+  static const bool enabled = [] {
+    const char* text = std::getenv("GREEN_STATS");
+    return text != nullptr && *text != '\0' && std::strcmp(text, "0") != 0;
+  }();
+  return enabled;
+}
+}  // namespace
+
+void register_hub(Hub& hub) {
+  {
+    std::lock_guard guard(hubs_mutex);
+    Hub** tail = &first_hub;
+    while (*tail != nullptr) tail = &HubAccess::next_ref(**tail);
+    *tail = &hub;
+  }
+  if (HubAccess::default_loop(hub)) start_dump_signal(hub);
+  start_blocking_monitor_from_env();
+}
+
+void unregister_hub(Hub& hub) noexcept {
+  {
+    std::lock_guard guard(hubs_mutex);
+    for (Hub** link = &first_hub; *link != nullptr; link = &HubAccess::next_ref(**link)) {
+      if (*link == &hub) {
+        *link = HubAccess::next(hub);
+        break;
+      }
+    }
+  }
+  stop_dump_signal(hub);
+  if (stats_at_exit()) {
+    try {
+      const std::string line = "green: stats: hub on thread " + std::to_string(hub.tid()) + ": " + hub.stats().format() + "\n";
+      ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+      (void)ignored;
+    } catch (...) {
+    }
+  }
+}
+
+}  // namespace green::detail

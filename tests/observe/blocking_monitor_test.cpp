@@ -1,0 +1,123 @@
+#include "green/blocking_monitor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+#include "green/green.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Exported (the test binary links with ENABLE_EXPORTS) so dladdr can name it.
+extern "C" __attribute__((noinline)) void green_test_spin_for(double seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    asm volatile("" ::: "memory");
+  }
+}
+
+struct Reports {
+  std::mutex mutex;
+  std::vector<green::BlockingReport> list;
+  green::BlockingHandler handler() {
+    return [this](const green::BlockingReport& r) {
+      std::lock_guard guard(mutex);
+      list.push_back(r);
+    };
+  }
+  std::vector<green::BlockingReport> take() {
+    std::lock_guard guard(mutex);
+    return std::move(list);
+  }
+};
+
+struct MonitorOff {
+  ~MonitorOff() { green::set_max_blocking(0ms); }
+};
+
+TEST(BlockingMonitor, ReportsTheGreenletThatDoesNotYieldOnce) {
+  MonitorOff off;
+  Reports reports;
+  green::set_max_blocking(50ms, reports.handler());
+  EXPECT_EQ(green::max_blocking(), 50ms);
+  auto cruncher = green::spawn(green::SpawnOptions{.name = "cruncher"}, [] { green_test_spin_for(0.5); });
+  cruncher.join();
+  green::set_max_blocking(0ms);
+  EXPECT_EQ(green::max_blocking(), 0ms);
+  const auto list = reports.take();
+  ASSERT_EQ(list.size(), 1u);  // once per stall
+  const green::BlockingReport& r = list[0];
+  EXPECT_EQ(r.greenlet_name, "cruncher");
+  EXPECT_EQ(r.greenlet_id, cruncher.id());
+  EXPECT_EQ(r.tid, green::get_hub().tid());
+  EXPECT_GE(r.blocked_for, 50ms);
+  EXPECT_EQ(r.limit, 50ms);
+  EXPECT_TRUE(std::any_of(r.backtrace.begin(), r.backtrace.end(),
+                          [](const std::string& f) { return f.find("green_test_spin_for") != std::string::npos; }))
+      << r.format();
+  EXPECT_NE(r.format().find("greenlet 'cruncher' (id " + std::to_string(cruncher.id()) + ") has not yielded"),
+            std::string::npos)
+      << r.format();
+}
+
+TEST(BlockingMonitor, QuietWhileTheHubWaitsOrGreenletsYield) {
+  MonitorOff off;
+  Reports reports;
+  green::set_max_blocking(30ms, reports.handler());
+  green::sleep(0.2);  // the hub blocks in its loop: not a stall
+  auto yielder = green::spawn([] {
+    for (int i = 0; i < 20; ++i) {
+      green_test_spin_for(0.005);
+      green::sleep(0);
+    }
+  });
+  yielder.join();
+  green::set_max_blocking(0ms);
+  EXPECT_TRUE(reports.take().empty());
+}
+
+TEST(BlockingMonitor, WatchesHubsOnOtherThreads) {
+  MonitorOff off;
+  Reports reports;
+  green::set_max_blocking(40ms, reports.handler());
+  green::HubThread thread("monitor-test");
+  const int tid = thread.spawn([] {
+    green::getcurrent()->set_name("remote-cruncher");
+    green_test_spin_for(0.3);
+    return green::hub_stats().tid;
+  }).get();
+  green::set_max_blocking(0ms);
+  const auto list = reports.take();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].tid, tid);
+  EXPECT_EQ(list[0].greenlet_name, "remote-cruncher");
+}
+
+TEST(BlockingMonitor, DefaultHandlerPrintsOnStderr) {
+  MonitorOff off;
+  testing::internal::CaptureStderr();
+  green::set_max_blocking(40ms);
+  green::spawn(green::SpawnOptions{.name = "printer"}, [] { green_test_spin_for(0.3); }).join();
+  green::set_max_blocking(0ms);
+  const std::string text = testing::internal::GetCapturedStderr();
+  EXPECT_NE(text.find("green: blocking monitor: the hub of thread"), std::string::npos) << text;
+  EXPECT_NE(text.find("greenlet 'printer'"), std::string::npos) << text;
+  EXPECT_NE(text.find("  #0 "), std::string::npos) << text;
+}
+
+TEST(BlockingMonitor, DoesNotKeepLoopExitFromHappening) {
+  MonitorOff off;
+  green::set_max_blocking(20ms, [](const green::BlockingReport&) {});
+  green::Event never;
+  EXPECT_THROW(never.wait(), green::LoopExit);
+}
+
+TEST(BlockingMonitor, RejectsANegativeLimit) {
+  EXPECT_THROW(green::set_max_blocking(-1ms), std::invalid_argument);
+}
+
+}  // namespace
