@@ -6,6 +6,11 @@ install(TARGETS green green_patch EXPORT greenTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS green-run RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# gdb commands green-info / green-bt, auto-loaded with libgreen (gdb looks under its data
+# directory's auto-load/ followed by the library's absolute path).
+install(FILES ${PROJECT_SOURCE_DIR}/src/gdb/green_gdb.py
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/gdb/auto-load${CMAKE_INSTALL_FULL_LIBDIR}
+        RENAME libgreen.so.${PROJECT_VERSION}-gdb.py)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/green DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT greenTargets NAMESPACE green:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/green)
 
