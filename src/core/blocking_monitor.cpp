@@ -8,8 +8,11 @@
 #include <cxxabi.h>
 #include <dlfcn.h>
 #include <execinfo.h>
+#include <fcntl.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +24,7 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <map>
 #include <thread>
 
 #include "core/hub_registry.hpp"
@@ -80,45 +84,124 @@ void on_capture_signal(int, siginfo_t*, void*) {
   errno = saved_errno;
 }
 
-std::string demangle(const char* symbol) {
-  int status = 0;
-  char* text = abi::__cxa_demangle(symbol, nullptr, nullptr, &status);
-  if (status != 0 || text == nullptr) return symbol;
-  std::string out = text;
-  std::free(text);
+extern "C" char** environ;
+
+struct Frame {
+  void* address;
+  std::string object;       // the file it belongs to ("" if unknown)
+  std::uintptr_t offset;    // the address inside that file, as addr2line wants it
+  std::string symbol;       // from the dynamic symbol table (dladdr): exported names only
+  std::string function;     // from addr2line (debug information, static functions too)
+  std::string location;     // file:line from addr2line
+};
+
+// Runs `addr2line -f -C -e object offsets...` when it is installed (binutils): it names
+// static functions and gives file:line from debug information, which dladdr cannot.
+void locate(const std::string& object, std::vector<Frame*>& frames) {
+  std::vector<std::string> args = {"addr2line", "-f", "-C", "-e", object};
+  for (Frame* f : frames) {
+    char hex[32];
+    std::snprintf(hex, sizeof(hex), "0x%lx", static_cast<unsigned long>(f->offset));
+    args.emplace_back(hex);
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // Not under the patch layer: the child gets the environment without LD_PRELOAD.
+  std::vector<char*> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+    if (std::strncmp(*e, "LD_PRELOAD=", 11) != 0) env.push_back(*e);
+  env.push_back(nullptr);
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int rc = ::posix_spawnp(&pid, "addr2line", &actions, nullptr, argv.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  std::string text;
+  if (rc == 0) {
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(out[0], buffer, sizeof(buffer))) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      text.append(buffer, static_cast<std::size_t>(n));
+    }
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  ::close(out[0]);
+  // Two lines per address: the function, then file:line ("??" when unknown).
+  std::size_t pos = 0;
+  for (Frame* f : frames) {
+    std::string lines[2];
+    for (std::string& line : lines) {
+      const std::size_t end = text.find('\n', pos);
+      if (end == std::string::npos) return;
+      line = text.substr(pos, end - pos);
+      pos = end + 1;
+    }
+    if (lines[0] != "??") f->function = lines[0];
+    if (lines[1].rfind("??", 0) != 0) f->location = lines[1];
+  }
+}
+
+// "spin at prog.c:19 in ./prog (+0x127f)"; falls back to the dynamic symbol, then to the
+// file and offset (what addr2line -e wants).
+std::vector<std::string> symbolise(void* const* addresses, int count) {
+  std::vector<Frame> frames;
+  for (int i = 0; i < count; ++i) {
+    Frame f{addresses[i], "", 0, "", "", ""};
+    // Past the first, each is a return address, which points after its call: look up the
+    // byte before it.
+    char* lookup = static_cast<char*>(f.address) - (i > 0 ? 1 : 0);
+    Dl_info info{};
+    if (::dladdr(lookup, &info) != 0 && info.dli_fname != nullptr) {
+      f.object = info.dli_fname;
+      f.offset = static_cast<std::uintptr_t>(lookup - static_cast<char*>(info.dli_fbase));
+      if (info.dli_sname != nullptr) {
+        int status = 0;
+        char* text = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
+        f.symbol = status == 0 && text != nullptr ? text : info.dli_sname;
+        std::free(text);
+      }
+    }
+    frames.push_back(std::move(f));
+  }
+  std::map<std::string, std::vector<Frame*>> by_object;
+  for (Frame& f : frames)
+    if (!f.object.empty()) by_object[f.object].push_back(&f);
+  for (auto& [object, list] : by_object) locate(object, list);
+
+  std::vector<std::string> out;
+  for (const Frame& f : frames) {
+    char head[48];
+    std::snprintf(head, sizeof(head), "%p ", f.address);
+    std::string line = head;
+    line += !f.function.empty() ? f.function : !f.symbol.empty() ? f.symbol : "??";
+    if (!f.location.empty()) line += " at " + f.location;
+    if (!f.object.empty()) {
+      char offset[32];
+      std::snprintf(offset, sizeof(offset), " (+0x%lx)", static_cast<unsigned long>(f.offset));
+      line += " in " + f.object + offset;
+    }
+    out.push_back(std::move(line));
+  }
   return out;
 }
 
-// "func(args)+0x1c in /path/libx.so (+0x1234)"; the offset is what addr2line -e wants.
-std::string symbolise(void* address, bool is_return_address) {
-  char hex[32];
-  std::snprintf(hex, sizeof(hex), "%p", address);
-  Dl_info info{};
-  // A return address points after the call: look up the byte before it.
-  void* lookup = static_cast<char*>(address) - (is_return_address ? 1 : 0);
-  if (::dladdr(lookup, &info) == 0 || info.dli_fname == nullptr) return std::string(hex) + " ??";
-  std::string text = hex;
-  text += " ";
-  char offset[48];
-  if (info.dli_sname != nullptr) {
-    std::snprintf(offset, sizeof(offset), "+0x%lx",
-                  static_cast<unsigned long>(static_cast<char*>(address) - static_cast<char*>(info.dli_saddr)));
-    text += demangle(info.dli_sname) + offset;
-  } else {
-    text += "??";
-  }
-  std::snprintf(offset, sizeof(offset), " (+0x%lx)",
-                static_cast<unsigned long>(static_cast<char*>(lookup) - static_cast<char*>(info.dli_fbase)));
-  return text + " in " + info.dli_fname + offset;
-}
-
-// Asks thread `tid` for its backtrace; hubs_mutex is held, so the thread is alive.
-void capture_backtrace(int tid, BlockingReport& report) {
+// Asks thread `tid` for its backtrace (return addresses, symbolised later, outside the
+// lock); hubs_mutex is held, so the thread is alive.
+std::vector<void*> capture_backtrace(int tid, BlockingReport& report) {
   report.greenlet_name = "?";
   capture.state.store(1, std::memory_order_release);
   if (::tgkill(::getpid(), tid, capture_signal()) != 0) {
     capture.state.store(0, std::memory_order_release);
-    return;
+    return {};
   }
   timespec deadline;
   ::clock_gettime(CLOCK_REALTIME, &deadline);
@@ -132,7 +215,7 @@ void capture_backtrace(int tid, BlockingReport& report) {
   }
   if (rc != 0) {
     int expected = 1;
-    if (capture.state.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) return;  // no answer
+    if (capture.state.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) return {};  // no answer
     while (sem_wait(&capture.done) != 0 && errno == EINTR) {  // the handler is writing: wait for it
     }
   }
@@ -143,8 +226,9 @@ void capture_backtrace(int tid, BlockingReport& report) {
     report.greenlet_name = capture.name;
   // Frame 0 is the handler, frame 1 the kernel's signal trampoline; frame 2 is where the
   // thread was interrupted (an exact address), the rest are return addresses.
-  for (int i = 2; i < capture.depth; ++i) report.backtrace.push_back(symbolise(capture.frames[i], i > 2));
+  std::vector<void*> frames(capture.frames + std::min(capture.depth, 2), capture.frames + capture.depth);
   capture.state.store(0, std::memory_order_release);
+  return frames;
 }
 
 class Monitor;
@@ -229,13 +313,16 @@ class Monitor {
       const milliseconds limit = limit_;
       BlockingHandler handler = handler_;
       lock.unlock();
-      for (const BlockingReport& report : look(limit)) deliver(report, handler);
+      for (auto& [report, frames] : look(limit)) {
+        report.backtrace = symbolise(frames.data(), static_cast<int>(frames.size()));
+        deliver(report, handler);
+      }
       lock.lock();
     }
   }
 
-  std::vector<BlockingReport> look(milliseconds limit) {
-    std::vector<BlockingReport> reports;
+  std::vector<std::pair<BlockingReport, std::vector<void*>>> look(milliseconds limit) {
+    std::vector<std::pair<BlockingReport, std::vector<void*>>> reports;
     const Clock::time_point now = Clock::now();
     for (Seen& s : seen_) s.present = false;
     detail::for_each_hub([&](const Hub& hub) {
@@ -257,8 +344,8 @@ class Monitor {
       report.tid = hub.tid();
       report.limit = limit;
       report.blocked_for = std::chrono::duration_cast<milliseconds>(now - it->since);
-      capture_backtrace(hub.tid(), report);
-      reports.push_back(std::move(report));
+      std::vector<void*> frames = capture_backtrace(hub.tid(), report);
+      reports.emplace_back(std::move(report), std::move(frames));
     });
     std::erase_if(seen_, [](const Seen& s) { return !s.present; });
     return reports;
