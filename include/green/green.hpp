@@ -10,4 +10,5 @@
 #include "green/iwait.hpp"
 #include "green/linkable.hpp"
 #include "green/raw_greenlet.hpp"
+#include "green/stack_census.hpp"
 #include "green/timeout.hpp"

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -97,6 +98,9 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   Hub& hub() const noexcept { return *hub_; }
   std::size_t stack_size() const noexcept { return RawGreenlet::stack_size(); }
   const char* diagnostic_name() const noexcept override;
+  // The type of the function it was spawned with: names its spawn site in the stack
+  // census (GREEN_STACK_CENSUS) and in diagnostics. Null for the main greenlet.
+  const std::type_info* spawn_site() const noexcept { return spawn_site_; }
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
@@ -104,7 +108,7 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   }
 
  protected:
-  explicit GreenletBase(const SpawnOptions& options);
+  explicit GreenletBase(const SpawnOptions& options, const std::type_info* spawn_site = nullptr);
   explicit GreenletBase(MainTag);
   virtual void run_body() = 0;
 
@@ -147,6 +151,7 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   double spawned_at_ = 0;
   std::uint64_t spawner_id_ = 0;         // 0: spawned by the hub (a callback)
   void* start_timer_ = nullptr;  // spawn_later's ev_timer, owned by the hub
+  const std::type_info* spawn_site_ = nullptr;
   std::exception_ptr error_;
   std::string name_;
   std::vector<Callback> callbacks_;
@@ -174,7 +179,8 @@ class GreenletState<void> : public GreenletBase {
 template <class T, class F>
 class GreenletImpl final : public GreenletState<T> {
  public:
-  GreenletImpl(const SpawnOptions& options, F&& fn) : GreenletState<T>(options), fn_(std::move(fn)) {}
+  GreenletImpl(const SpawnOptions& options, const std::type_info* site, F&& fn)
+      : GreenletState<T>(options, site), fn_(std::move(fn)) {}
 
  private:
   void run_body() override {
@@ -267,7 +273,7 @@ auto make_greenlet(const SpawnOptions& options, F&& f, Args&&... args) {
   auto body = [fn = std::forward<F>(f), ... args = std::forward<Args>(args)]() mutable -> R {
     return std::invoke(std::move(fn), std::move(args)...);
   };
-  auto* state = new GreenletImpl<R, decltype(body)>(options, std::move(body));
+  auto* state = new GreenletImpl<R, decltype(body)>(options, &typeid(std::decay_t<F>), std::move(body));
   return Greenlet<R>(state);
 }
 }  // namespace detail

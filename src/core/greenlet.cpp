@@ -59,9 +59,10 @@ void start_greenlet(GreenletBase& greenlet) { Hub::current().start(greenlet, fal
 void start_greenlet_later(GreenletBase& greenlet, double seconds) { Hub::current().start(greenlet, true, seconds); }
 }  // namespace detail
 
-GreenletBase::GreenletBase(const SpawnOptions& options)
+GreenletBase::GreenletBase(const SpawnOptions& options, const std::type_info* spawn_site)
     : RawGreenlet(Function{}, &Hub::current(), options.stack_size),
       id_(new_greenlet_id()),
+      spawn_site_(spawn_site),
       name_(options.name) {}
 
 GreenletBase::GreenletBase(MainTag)

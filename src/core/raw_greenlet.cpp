@@ -8,7 +8,10 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "core/stack_census.hpp"
 #include "core/thread_state.hpp"
+#include "green/greenlet.hpp"
+#include "green/stack_census.hpp"
 #include "green/errors.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -219,6 +222,10 @@ detail::ThreadState& RawGreenlet::thread() const noexcept { return *static_cast<
 
 void RawGreenlet::release_stack() noexcept {
   if (!stack_) return;
+  if (stack_census_enabled()) {
+    GreenletBase* g = greenlet_base();
+    detail::census_record(stack_, g != nullptr ? g->spawn_site() : nullptr);
+  }
   thread().stacks.release(stack_);
   stack_ = {};
 }

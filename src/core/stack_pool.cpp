@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <system_error>
@@ -49,8 +51,39 @@ std::size_t round_to_pages(std::size_t bytes) {
 enum class GuardKind { unknown, madvise, mprotect };
 GuardKind guard_kind = GuardKind::unknown;
 
+// An mprotect guard splits its slab's mapping: each guarded stack costs up to two kernel
+// mappings, and vm.max_map_count counts every mapping of the process (malloc arenas,
+// thread stacks, libraries). Stacks may use three quarters of the limit; past that a spawn
+// fails with an error that says what to do, before the kernel starts refusing everyone.
+std::atomic<std::size_t> mprotect_guarded_stacks{0};
+
+std::size_t mprotect_stack_budget() {
+  static const std::size_t budget = [] {
+    std::size_t limit = 65530;
+    if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+      unsigned long value = 0;
+      if (std::fscanf(f, "%lu", &value) == 1 && value > 0) limit = value;
+      std::fclose(f);
+    }
+    return limit * 3 / 4 / 2;
+  }();
+  return budget;
+}
+
+void check_mprotect_budget(std::size_t more) {
+  const std::size_t used = mprotect_guarded_stacks.load(std::memory_order_relaxed);
+  if (used + more <= mprotect_stack_budget()) return;
+  throw std::system_error(
+      ENOMEM, std::generic_category(),
+      "green: " + std::to_string(used + more) +
+          " guarded greenlet stacks would use up vm.max_map_count: this kernel has no "
+          "MADV_GUARD_INSTALL, so each guard page costs kernel mappings. Set GREEN_GUARD_PAGES=0 "
+          "(no guard pages), run fewer greenlets at once, or raise vm.max_map_count");
+}
+
 void install_guard(char* low, std::size_t bytes) {
   if (bytes == 0) return;
+  if (StackConfig::get().force_mprotect) guard_kind = GuardKind::mprotect;
   if (guard_kind != GuardKind::mprotect) {
     if (::madvise(low, bytes, MADV_GUARD_INSTALL) == 0) {
       guard_kind = GuardKind::madvise;
@@ -78,11 +111,13 @@ std::size_t page_size() noexcept {
 
 StackConfig& StackConfig::get() {
   static StackConfig config = [] {
-    StackConfig c{kDefaultStackSize, 1};
+    StackConfig c{kDefaultStackSize, 1, false};
     if (std::size_t size = parse_size(std::getenv("GREEN_STACK_SIZE")))
       c.default_size = std::max(size, kMinStackSize);
     if (const char* guard = std::getenv("GREEN_GUARD_PAGES"); guard && *guard)
       c.guard_pages = std::strtoul(guard, nullptr, 10);
+    if (const char* mode = std::getenv("GREEN_GUARD_MODE"); mode && std::string(mode) == "mprotect")
+      c.force_mprotect = true;
     return c;
   }();
   return config;
@@ -92,8 +127,11 @@ StackPool::~StackPool() {
   // exit() called inside a greenlet runs thread-exit cleanup on that greenlet's stack:
   // never unmap the slab we are standing on.
   char here;
-  for (const Slab& slab : slabs_)
-    if (&here < slab.base || &here >= slab.base + slab.bytes) ::munmap(slab.base, slab.bytes);
+  for (const Slab& slab : slabs_) {
+    if (&here >= slab.base && &here < slab.base + slab.bytes) continue;
+    ::munmap(slab.base, slab.bytes);
+    mprotect_guarded_stacks.fetch_sub(slab.mprotect_guards, std::memory_order_relaxed);
+  }
 }
 
 StackPool::SizeClass& StackPool::size_class(std::size_t size, std::size_t guard) {
@@ -114,12 +152,18 @@ void StackPool::grow(SizeClass& cls) {
                             "green: cannot map " + std::to_string(bytes >> 10) +
                                 " KiB of greenlet stacks (vm.max_map_count or address space)");
   char* low = static_cast<char*>(base);
+  std::size_t mprotect_guards = 0;
   try {
+    if (cls.guard > 0 && guard_kind == GuardKind::mprotect) check_mprotect_budget(count);
     cls.free.reserve(cls.free.size() + count);
     // Pushed highest first so the lowest address is handed out first.
     for (std::size_t i = count; i-- > 0;) {
       char* stack_low = low + i * stride;
       install_guard(stack_low, cls.guard);
+      if (cls.guard > 0 && guard_kind == GuardKind::mprotect) {
+        if (mprotect_guards == 0) check_mprotect_budget(count);  // learnt just now
+        ++mprotect_guards;
+      }
       cls.free.push_back(Stack{stack_low, cls.size, cls.guard});
     }
   } catch (...) {
@@ -127,7 +171,8 @@ void StackPool::grow(SizeClass& cls) {
     std::erase_if(cls.free, [&](const Stack& s) { return s.low >= low && s.low < low + bytes; });
     throw;
   }
-  slabs_.push_back(Slab{low, bytes});
+  mprotect_guarded_stacks.fetch_add(mprotect_guards, std::memory_order_relaxed);
+  slabs_.push_back(Slab{low, bytes, mprotect_guards});
 }
 
 Stack StackPool::acquire(std::size_t size) {

@@ -4,7 +4,8 @@
 // memory only once touched) and recycled through a per-thread free list, so a spawn never
 // maps memory once the pool is warm. Each stack has a guard below it: MADV_GUARD_INSTALL
 // where the kernel has it (no extra kernel mapping), else mprotect (one mapping each, which
-// vm.max_map_count caps near 32k stacks). A stack returned while many are already free has
+// vm.max_map_count caps near 32k stacks: the pool stops at three quarters of the limit
+// with an error that says what to do, before the kernel refuses the whole process). A stack returned while many are already free has
 // its pages given back (MADV_DONTNEED) so a burst does not pin its memory forever.
 #pragma once
 
@@ -18,6 +19,7 @@ namespace green::detail {
 struct StackConfig {
   std::size_t default_size;  // usable bytes
   std::size_t guard_pages;
+  bool force_mprotect;  // GREEN_GUARD_MODE=mprotect: the fallback, to test it anywhere
   static StackConfig& get();  // read once from GREEN_STACK_SIZE / GREEN_GUARD_PAGES
 };
 
@@ -39,6 +41,7 @@ class StackPool {
   struct Slab {
     char* base;
     std::size_t bytes;
+    std::size_t mprotect_guards;  // counted against vm.max_map_count
   };
   struct SizeClass {
     std::size_t size;

@@ -1,10 +1,13 @@
-#include <gtest/gtest.h>
 #include <green/green.hpp>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "core/stack_pool.hpp"
 
@@ -101,6 +104,37 @@ TEST(Stacks, HundredThousandGuardedStacksPastTheMprotectCap) {
   green::joinall(gs);
   if (during - before > 2 * kCount / 3) GTEST_SKIP() << "this kernel has no MADV_GUARD_INSTALL (mprotect guards)";
   EXPECT_LT(during - before, 2000u) << "guard pages should not cost a mapping each";
+}
+
+TEST(StacksDeathTest, MprotectGuardsStopBeforeTheMappingLimitWithAClearError) {
+  // Where the kernel has no MADV_GUARD_INSTALL (forced here), guarded stacks stop at a
+  // budget below vm.max_map_count: spawning fails with advice, and the process can still
+  // map memory afterwards.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  ::setenv("GREEN_GUARD_MODE", "mprotect", 1);
+  EXPECT_EXIT(
+      {
+        green::Event go;
+        std::vector<green::GreenletRef> gs;
+        std::string error;
+        while (error.empty() && gs.size() < 200000) {
+          for (int i = 0; i < 1000; ++i)
+            gs.push_back(green::spawn(green::SpawnOptions{.name = "", .stack_size = 16 * 1024}, [&] { go.wait(); }));
+          green::sleep(0);
+          if (auto e = gs.back().exception()) try {
+              std::rethrow_exception(e);
+            } catch (const std::system_error& failure) {
+              error = failure.what();
+            }
+        }
+        void* more = ::mmap(nullptr, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        const bool advised = error.find("GREEN_GUARD_PAGES=0") != std::string::npos &&
+                             error.find("vm.max_map_count") != std::string::npos;
+        std::fprintf(stderr, "%zu spawned; %s\n", gs.size(), error.c_str());
+        std::_Exit(advised && gs.size() > 10000 && more != MAP_FAILED ? 0 : 1);
+      },
+      testing::ExitedWithCode(0), "vm.max_map_count");
+  ::unsetenv("GREEN_GUARD_MODE");
 }
 
 TEST(StacksDeathTest, DefaultSizeComesFromGreenStackSize) {
