@@ -36,6 +36,8 @@ constexpr const char* kUsage =
     "  --stats            print each hub's counters (switches, spawns, live and peak\n"
     "                     greenlets, waits by kind) on stderr when it ends, the main\n"
     "                     thread's at exit. Same as GREEN_STATS=1.\n"
+    "  --stack-census     measure how deep each spawn site's greenlets use their stacks;\n"
+    "                     printed at exit. Same as GREEN_STACK_CENSUS=1.\n"
     "  --max-blocking-ms N\n"
     "                     report, with its backtrace, a greenlet that keeps its hub from\n"
     "                     its loop for more than N ms. Same as GREEN_MAX_BLOCKING_MS.\n"
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
   const char* max_blocking = nullptr;
   const char* dump_signal = nullptr;
   bool stats = false;
+  bool census = false;
   int i = 1;
   for (; i < argc; ++i) {
     std::string arg = argv[i];
@@ -119,6 +122,8 @@ int main(int argc, char** argv) {
       threads = true;
     } else if (arg == "--stats") {
       stats = true;
+    } else if (arg == "--stack-census") {
+      census = true;
     } else if (arg == "--patch" || arg == "--stack-size" || arg == "--max-blocking-ms" || arg == "--dump-signal") {
       if (i + 1 >= argc) fail(arg + " needs a value");
       const char*& value = arg == "--patch" ? patch
@@ -164,6 +169,7 @@ int main(int argc, char** argv) {
     ::setenv("GREEN_DUMP_SIGNAL", dump_signal, 1);
   }
   if (stats) ::setenv("GREEN_STATS", "1", 1);
+  if (census) ::setenv("GREEN_STACK_CENSUS", "1", 1);
   if (threads) ::setenv("GREEN_THREADS", "1", 1);
   ::setenv("GREEN_RUN", "1", 1);
 

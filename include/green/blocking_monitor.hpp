@@ -4,8 +4,8 @@
 // stalls its whole hub. With a limit set (set_max_blocking, or GREEN_MAX_BLOCKING_MS=N in
 // the environment, read when the first hub is created), a watcher thread looks at every
 // hub a few times per limit; when one has not come back to its loop for longer than the
-// limit, it reports, once per stall: the thread, the running greenlet (name and id), how
-// long so far, and the greenlet's backtrace, captured by interrupting that thread with a
+// limit, it reports, once per stall: the thread, the running greenlet (name, id and spawn
+// site: the type of the function it was spawned with), how long so far, and the greenlet's backtrace, captured by interrupting that thread with a
 // signal (SIGRTMIN+4, handled with SA_RESTART). A system call the signal interrupts that
 // cannot be restarted (nanosleep, poll, ...) returns EINTR once, as with any signal.
 //
@@ -26,6 +26,7 @@ struct BlockingReport {
   int tid = 0;                    // the stalled hub's thread (kernel thread id)
   std::uint64_t greenlet_id = 0;  // 0: not a Greenlet (the hub, a RawGreenlet) or unknown
   std::string greenlet_name;      // "?" when the thread did not answer the signal
+  std::string spawn_site;         // the type of the function it was spawned with, if known
   std::chrono::milliseconds blocked_for{0};  // at least this long (measured to the watcher's look)
   std::chrono::milliseconds limit{0};
   std::vector<std::string> backtrace;  // innermost frame first, symbolised

@@ -26,6 +26,7 @@
 #include <stdexcept>
 #include <map>
 #include <thread>
+#include <typeinfo>
 
 #include "core/hub_registry.hpp"
 #include "core/idle_threads.hpp"
@@ -48,6 +49,7 @@ struct Capture {
   int depth = 0;
   bool is_greenlet = false;
   std::uint64_t id = 0;
+  const std::type_info* site = nullptr;
   char name[64] = {};
   sem_t done;
   Capture() { sem_init(&done, 0, 0); }
@@ -67,11 +69,13 @@ void on_capture_signal(int, siginfo_t*, void*) {
   capture.depth = ::backtrace(capture.frames, Capture::kMaxFrames);
   capture.is_greenlet = false;
   capture.id = 0;
+  capture.site = nullptr;
   capture.name[0] = '\0';
   if (detail::SwitchState* ts = detail::tls_switch_state; ts != nullptr && ts->current != nullptr) {
     if (GreenletBase* g = ts->current->greenlet_base()) {
       capture.is_greenlet = true;
       capture.id = g->id();
+      capture.site = g->spawn_site();
       const std::string& name = detail::HubAccess::given_name(*g);
       copy_name(name.data(), name.size());
     } else {
@@ -220,6 +224,12 @@ std::vector<void*> capture_backtrace(int tid, BlockingReport& report) {
     }
   }
   report.greenlet_id = capture.id;
+  if (capture.site != nullptr) {  // type_info objects are static: safe after the greenlet died
+    int status = 0;
+    char* text = abi::__cxa_demangle(capture.site->name(), nullptr, nullptr, &status);
+    report.spawn_site = status == 0 && text != nullptr ? text : capture.site->name();
+    std::free(text);
+  }
   if (capture.is_greenlet && capture.name[0] == '\0')
     report.greenlet_name = "Greenlet-" + std::to_string(capture.id);
   else
@@ -391,9 +401,10 @@ Monitor& monitor() {
 std::string BlockingReport::format() const {
   std::string text = "green: blocking monitor: the hub of thread " + std::to_string(tid) + " has not run its loop for " +
                      std::to_string(blocked_for.count()) + " ms (limit " + std::to_string(limit.count()) + " ms): ";
-  if (greenlet_id != 0)
+  if (greenlet_id != 0) {
     text += "greenlet '" + greenlet_name + "' (id " + std::to_string(greenlet_id) + ") has not yielded";
-  else if (greenlet_name == "?")
+    if (!spawn_site.empty()) text += " (spawned with " + spawn_site + ")";
+  } else if (greenlet_name == "?")
     text += "the thread did not answer the signal asking for its backtrace";
   else
     text += "the " + greenlet_name + " has not come back to its loop";

@@ -56,6 +56,7 @@ TEST(BlockingMonitor, ReportsTheGreenletThatDoesNotYieldOnce) {
   EXPECT_EQ(r.tid, green::get_hub().tid());
   EXPECT_GE(r.blocked_for, 50ms);
   EXPECT_EQ(r.limit, 50ms);
+  EXPECT_NE(r.spawn_site.find("ReportsTheGreenletThatDoesNotYieldOnce"), std::string::npos) << r.spawn_site;
   EXPECT_TRUE(std::any_of(r.backtrace.begin(), r.backtrace.end(),
                           [](const std::string& f) { return f.find("green_test_spin_for") != std::string::npos; }))
       << r.format();

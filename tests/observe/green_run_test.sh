@@ -10,7 +10,7 @@ fail() {
   exit 1
 }
 out=$("$green_run" --help)
-for option in --stats --max-blocking-ms --dump-signal; do
+for option in --stats --stack-census --max-blocking-ms --dump-signal; do
   grep -q -- "$option" <<<"$out" || fail "--help lacks $option"
 done
 
