@@ -2,6 +2,7 @@
 #pragma once
 
 #include "green/async_result.hpp"
+#include "green/blocking_monitor.hpp"
 #include "green/errors.hpp"
 #include "green/event.hpp"
 #include "green/greenlet.hpp"
@@ -10,5 +11,7 @@
 #include "green/iwait.hpp"
 #include "green/linkable.hpp"
 #include "green/raw_greenlet.hpp"
+#include "green/run_info.hpp"
 #include "green/stack_census.hpp"
+#include "green/stats.hpp"
 #include "green/timeout.hpp"

@@ -206,12 +206,12 @@ def _backtrace(g):
     try:
         print("greenlet %d '%s' (%s) on thread %d:" % (g.id, g.name, g.state(), int(g.hub["tid_"])))
         if g.is_running():
-            gdb.execute("bt")
+            gdb.execute("bt -raw-frame-arguments on")
         elif _enum_name(g.value["state_"]) == "not_started" or g.context() == 0:
             print("  (not started: no stack yet)")
         else:
             with _Registers(g.context()):
-                gdb.execute("bt")
+                gdb.execute("bt -raw-frame-arguments on")
     finally:
         previous.switch()
 
