@@ -25,6 +25,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <map>
+#include <new>
 #include <thread>
 #include <typeinfo>
 
@@ -99,10 +100,11 @@ struct Frame {
   std::string location;     // file:line from addr2line
 };
 
-// Runs `addr2line -f -C -e object offsets...` when it is installed (binutils): it names
-// static functions and gives file:line from debug information, which dladdr cannot.
+// Runs `addr2line -a -f -i -C -e object offsets...` when it is installed (binutils): it
+// names static functions and gives file:line from debug information, which dladdr cannot.
+// Of a chain of inlined calls it keeps the outermost: the function the frame belongs to.
 void locate(const std::string& object, std::vector<Frame*>& frames) {
-  std::vector<std::string> args = {"addr2line", "-f", "-C", "-e", object};
+  std::vector<std::string> args = {"addr2line", "-a", "-f", "-i", "-C", "-e", object};
   for (Frame* f : frames) {
     char hex[32];
     std::snprintf(hex, sizeof(hex), "0x%lx", static_cast<unsigned long>(f->offset));
@@ -139,18 +141,22 @@ void locate(const std::string& object, std::vector<Frame*>& frames) {
     }
   }
   ::close(out[0]);
-  // Two lines per address: the function, then file:line ("??" when unknown).
-  std::size_t pos = 0;
+  // Per address: the address ("0x..."), then pairs of lines (function, file:line; "??" when
+  // unknown), innermost inlined call first.
+  std::vector<std::string> lines;
+  for (std::size_t pos = 0, end; (end = text.find('\n', pos)) != std::string::npos; pos = end + 1)
+    lines.push_back(text.substr(pos, end - pos));
+  std::size_t i = 0;
   for (Frame* f : frames) {
-    std::string lines[2];
-    for (std::string& line : lines) {
-      const std::size_t end = text.find('\n', pos);
-      if (end == std::string::npos) return;
-      line = text.substr(pos, end - pos);
-      pos = end + 1;
+    if (i >= lines.size() || lines[i].rfind("0x", 0) != 0) return;
+    ++i;
+    std::string function, location;
+    for (; i + 1 < lines.size() && lines[i].rfind("0x", 0) != 0; i += 2) {
+      function = lines[i];
+      location = lines[i + 1];
     }
-    if (lines[0] != "??") f->function = lines[0];
-    if (lines[1].rfind("??", 0) != 0) f->location = lines[1];
+    if (!function.empty() && function != "??") f->function = function;
+    if (!location.empty() && location.rfind("??", 0) != 0) f->location = location;
   }
 }
 
@@ -266,6 +272,22 @@ class Monitor {
     return limit_;
   }
 
+  // The child of a fork has no watcher thread: forget the parent's and start a new one.
+  // mutex_ is held, taken before the fork.
+  void restart_in_child() {
+    // The parent's thread handle means nothing here, and its watcher may have been waiting
+    // on wake_, whose state would then name a waiter that does not exist.
+    new (&thread_) std::thread();
+    new (&wake_) std::condition_variable();
+    if (running_) detail::idle_green_threads.fetch_sub(1, std::memory_order_acq_rel);
+    running_ = false;
+    seen_.clear();
+    capture.state.store(0, std::memory_order_release);
+    sem_init(&capture.done, 0, 0);
+    if (limit_.count() > 0) start();
+    mutex_.unlock();
+  }
+
   void stop_at_exit() {
     std::unique_lock lock(mutex_);
     stop(lock);
@@ -291,6 +313,8 @@ class Monitor {
       sigemptyset(&action.sa_mask);
       ::sigaction(capture_signal(), &action, nullptr);
       std::atexit([] { monitor().stop_at_exit(); });
+      ::pthread_atfork([] { monitor().mutex_.lock(); }, [] { monitor().mutex_.unlock(); },
+                       [] { monitor().restart_in_child(); });
       return true;
     }();
     (void)prepared;

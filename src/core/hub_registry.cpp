@@ -1,9 +1,12 @@
 #include "core/hub_registry.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
+
+#include "core/thread_state.hpp"
 
 namespace green::detail {
 
@@ -20,9 +23,25 @@ bool stats_at_exit() {
   }();
   return enabled;
 }
+// fork(): the child has one thread, the one that forked. Its hub (if any) is the only
+// one left, under the child's thread id; the others' threads do not exist there.
+void lock_for_fork() { hubs_mutex.lock(); }
+void unlock_in_parent() { hubs_mutex.unlock(); }
+void reset_in_child() {
+  ThreadState* ts = ThreadState::get_if_exists();
+  Hub* mine = ts != nullptr ? ts->hub.get() : nullptr;
+  first_hub = mine;
+  if (mine != nullptr) {
+    HubAccess::next_ref(*mine) = nullptr;
+    HubAccess::set_tid(*mine, static_cast<int>(::gettid()));
+  }
+  hubs_mutex.unlock();
+}
 }  // namespace
 
 void register_hub(Hub& hub) {
+  static const int at_fork = ::pthread_atfork(lock_for_fork, unlock_in_parent, reset_in_child);
+  (void)at_fork;
   {
     std::lock_guard guard(hubs_mutex);
     Hub** tail = &first_hub;

@@ -24,6 +24,7 @@ void unregister_hub(Hub& hub) noexcept;
 struct HubAccess {
   static Hub* next(const Hub& hub) noexcept { return hub.next_hub_; }
   static Hub*& next_ref(Hub& hub) noexcept { return hub.next_hub_; }
+  static void set_tid(Hub& hub, int tid) noexcept { hub.tid_ = tid; }
   static std::uint64_t turn(const Hub& hub) noexcept { return hub.turn_.get(); }
   static GreenletBase* main(const Hub& hub) noexcept { return hub.main_; }
   static GreenletBase* live_head(const Hub& hub) noexcept { return hub.live_head_; }

@@ -6,6 +6,9 @@
 #include <chrono>
 #include <mutex>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "green/green.hpp"
 
 using namespace std::chrono_literals;
@@ -68,11 +71,12 @@ TEST(BlockingMonitor, ReportsTheGreenletThatDoesNotYieldOnce) {
 TEST(BlockingMonitor, QuietWhileTheHubWaitsOrGreenletsYield) {
   MonitorOff off;
   Reports reports;
-  green::set_max_blocking(30ms, reports.handler());
-  green::sleep(0.2);  // the hub blocks in its loop: not a stall
+  // Generous: a loaded machine may deschedule the yielder for a while between its yields.
+  green::set_max_blocking(250ms, reports.handler());
+  green::sleep(0.6);  // the hub blocks in its loop: not a stall
   auto yielder = green::spawn([] {
     for (int i = 0; i < 20; ++i) {
-      green_test_spin_for(0.005);
+      green_test_spin_for(0.002);
       green::sleep(0);
     }
   });
@@ -121,4 +125,32 @@ TEST(BlockingMonitor, RejectsANegativeLimit) {
   EXPECT_THROW(green::set_max_blocking(-1ms), std::invalid_argument);
 }
 
+}  // namespace
+
+namespace {
+TEST(BlockingMonitor, KeepsWatchingInAForkedChild) {
+  MonitorOff off;
+  Reports reports;
+  green::set_max_blocking(40ms, reports.handler());
+  green::get_hub();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child: one thread, its hub alone in the registry, a new watcher.
+    int failures = 0;
+    if (green::all_hub_stats().size() != 1) failures |= 1;
+    green::spawn(green::SpawnOptions{.name = "child-cruncher"}, [] { green_test_spin_for(0.3); }).join();
+    green::set_max_blocking(0ms);  // joins the child's own watcher: every report is in
+    const auto list = reports.take();
+    bool seen = false;
+    for (const auto& r : list) seen = seen || r.greenlet_name == "child-cruncher";
+
+    if (!seen) failures |= 2;
+    ::_exit(failures);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
 }  // namespace
