@@ -3,6 +3,7 @@
 
 #include "green/async_result.hpp"
 #include "green/blocking_monitor.hpp"
+#include "green/channel.hpp"
 #include "green/errors.hpp"
 #include "green/event.hpp"
 #include "green/greenlet.hpp"
@@ -10,6 +11,7 @@
 #include "green/hub_thread.hpp"
 #include "green/iwait.hpp"
 #include "green/linkable.hpp"
+#include "green/queue.hpp"
 #include "green/raw_greenlet.hpp"
 #include "green/run_info.hpp"
 #include "green/stack_census.hpp"

@@ -54,8 +54,8 @@ struct SwitchState {
 };
 // The calling thread's state, or nullptr before green is first used on the thread.
 extern thread_local SwitchState* tls_switch_state __attribute__((tls_model("initial-exec")));
-// True when the library annotates switches for AddressSanitizer: then only its
-// out-of-line switch may run.
+// True when the library annotates switches for AddressSanitizer or ThreadSanitizer: then
+// only its out-of-line switch may run.
 extern const bool switch_is_annotated;
 }  // namespace detail
 
@@ -134,10 +134,11 @@ class RawGreenlet {
   const void* asan_bottom_ = nullptr;
   std::size_t asan_size_ = 0;
   void* asan_fake_stack_ = nullptr;
+  void* tsan_fiber_ = nullptr;  // ThreadSanitizer's fiber for this greenlet
 };
 
 inline void RawGreenlet::switch_to() {
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
   detail::SwitchState* const ts = detail::tls_switch_state;
   if (ts == thread_ && state_ == State::started && !detail::switch_is_annotated) [[likely]] {
     RawGreenlet& from = *ts->current;

@@ -83,6 +83,7 @@ Hub::~Hub() {
     }
     g->release();
   }
+  std::lock_guard guard(inbox_mutex_);  // waits for a post still sending to this loop
   ev_ref(loop_);
   ev_async_stop(loop_, &async_->watcher);
   ev_loop_destroy(loop_);
@@ -109,10 +110,11 @@ void Hub::schedule(GreenletBase& g) noexcept {
 }
 
 void Hub::post(InboxEntry entry) noexcept {
-  {
-    std::lock_guard guard(inbox_mutex_);
-    inbox_.push_back(std::move(entry));
-  }
+  // The send happens under the lock: once the entry is in, the hub may drain it, run the
+  // woken greenlet to its end and let its thread exit, and ~Hub takes this lock before it
+  // destroys the loop, so a poster never touches a dead loop.
+  std::lock_guard guard(inbox_mutex_);
+  inbox_.push_back(std::move(entry));
   if (!inbox_pending_.exchange(true, std::memory_order_acq_rel)) ev_async_send(loop_, &async_->watcher);
 }
 

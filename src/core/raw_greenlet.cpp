@@ -18,12 +18,16 @@
 #include <sanitizer/common_interface_defs.h>
 #define GREEN_ASAN 1
 #endif
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define GREEN_TSAN 1
+#endif
 
 namespace ctx = boost::context::detail;
 
 namespace green {
 namespace detail {
-#ifdef GREEN_ASAN
+#if defined(GREEN_ASAN) || defined(GREEN_TSAN)
 const bool switch_is_annotated = true;
 #else
 const bool switch_is_annotated = false;
@@ -40,7 +44,11 @@ RawGreenlet::RawGreenlet(Function run, RawGreenlet* parent, std::size_t stack_si
     throw std::invalid_argument("green::RawGreenlet: parent belongs to another OS thread");
 }
 
-RawGreenlet::RawGreenlet(MainTag) : thread_(nullptr), state_(State::started), is_main_(true) {}
+RawGreenlet::RawGreenlet(MainTag) : thread_(nullptr), state_(State::started), is_main_(true) {
+#ifdef GREEN_TSAN
+  tsan_fiber_ = __tsan_get_current_fiber();  // the thread's own
+#endif
+}
 
 RawGreenlet::~RawGreenlet() {
   unwind();
@@ -75,6 +83,9 @@ void RawGreenlet::jump_to(RawGreenlet& target, bool dying) {
   __sanitizer_start_switch_fiber(dying ? nullptr : &asan_fake_stack_, target.asan_bottom_, target.asan_size_);
 #else
   (void)dying;
+#endif
+#ifdef GREEN_TSAN
+  __tsan_switch_to_fiber(target.tsan_fiber_, 0);  // flags 0: the switch orders memory
 #endif
   ctx::transfer_t from = ctx::jump_fcontext(target.context_, this);
   after_resume(from.fctx, from.data);
@@ -152,6 +163,9 @@ void RawGreenlet::prepare_start() {
   context_ = ctx::make_fcontext(stack_.top(), stack_.size, &detail::Switch::trampoline);
   asan_bottom_ = stack_.low + stack_.guard;
   asan_size_ = stack_.size;
+#ifdef GREEN_TSAN
+  tsan_fiber_ = __tsan_create_fiber(0);
+#endif
   state_ = State::started;
 }
 
@@ -221,6 +235,13 @@ void RawGreenlet::release_stack_of_dead(RawGreenlet& from) noexcept { from.relea
 detail::ThreadState& RawGreenlet::thread() const noexcept { return *static_cast<detail::ThreadState*>(thread_); }
 
 void RawGreenlet::release_stack() noexcept {
+#ifdef GREEN_TSAN
+  // Never the running fiber: a dead greenlet's stack is released by whoever it jumped to.
+  if (tsan_fiber_ != nullptr && !is_main_) {
+    __tsan_destroy_fiber(tsan_fiber_);
+    tsan_fiber_ = nullptr;
+  }
+#endif
   if (!stack_) return;
   if (stack_census_enabled()) {
     GreenletBase* g = greenlet_base();

@@ -49,7 +49,8 @@ std::size_t round_to_pages(std::size_t bytes) {
 }
 
 enum class GuardKind { unknown, madvise, mprotect };
-GuardKind guard_kind = GuardKind::unknown;
+// Learnt from the first guard any thread installs; read by every thread's pool.
+std::atomic<GuardKind> guard_kind{GuardKind::unknown};
 
 // An mprotect guard splits its slab's mapping: each guarded stack costs up to two kernel
 // mappings, and vm.max_map_count counts every mapping of the process (malloc arenas,
@@ -83,15 +84,15 @@ void check_mprotect_budget(std::size_t more) {
 
 void install_guard(char* low, std::size_t bytes) {
   if (bytes == 0) return;
-  if (StackConfig::get().force_mprotect) guard_kind = GuardKind::mprotect;
-  if (guard_kind != GuardKind::mprotect) {
+  if (StackConfig::get().force_mprotect) guard_kind.store(GuardKind::mprotect, std::memory_order_relaxed);
+  if (guard_kind.load(std::memory_order_relaxed) != GuardKind::mprotect) {
     if (::madvise(low, bytes, MADV_GUARD_INSTALL) == 0) {
-      guard_kind = GuardKind::madvise;
+      guard_kind.store(GuardKind::madvise, std::memory_order_relaxed);
       return;
     }
-    if (errno != EINVAL || guard_kind == GuardKind::madvise)
+    if (errno != EINVAL || guard_kind.load(std::memory_order_relaxed) == GuardKind::madvise)
       throw std::system_error(errno, std::generic_category(), "green: madvise(MADV_GUARD_INSTALL)");
-    guard_kind = GuardKind::mprotect;
+    guard_kind.store(GuardKind::mprotect, std::memory_order_relaxed);
   }
   if (::mprotect(low, bytes, PROT_NONE) != 0) {
     int err = errno;
@@ -154,13 +155,13 @@ void StackPool::grow(SizeClass& cls) {
   char* low = static_cast<char*>(base);
   std::size_t mprotect_guards = 0;
   try {
-    if (cls.guard > 0 && guard_kind == GuardKind::mprotect) check_mprotect_budget(count);
+    if (cls.guard > 0 && guard_kind.load(std::memory_order_relaxed) == GuardKind::mprotect) check_mprotect_budget(count);
     cls.free.reserve(cls.free.size() + count);
     // Pushed highest first so the lowest address is handed out first.
     for (std::size_t i = count; i-- > 0;) {
       char* stack_low = low + i * stride;
       install_guard(stack_low, cls.guard);
-      if (cls.guard > 0 && guard_kind == GuardKind::mprotect) {
+      if (cls.guard > 0 && guard_kind.load(std::memory_order_relaxed) == GuardKind::mprotect) {
         if (mprotect_guards == 0) check_mprotect_budget(count);  // learnt just now
         ++mprotect_guards;
       }
