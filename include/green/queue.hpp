@@ -266,29 +266,6 @@ class PriorityStore {
   std::int64_t first_ = 0;
 };
 
-// Holds a queue's spin lock, yielding the CPU after a short spin. A notifier posts a
-// cross-thread wake-up (a write to the other hub's eventfd) while it holds the lock, and
-// the woken thread often preempts it right there: on a busy machine, plain spinning then
-// burns the waiter's whole time slice while the holder waits for a CPU.
-class QueueLock {
- public:
-  explicit QueueLock(SpinLock& lock) noexcept : lock_(lock) {
-    for (int spins = 0; !lock_.try_lock(); ++spins) {
-      if (spins < kSpins)
-        __builtin_ia32_pause();
-      else
-        std::this_thread::yield();
-    }
-  }
-  ~QueueLock() { lock_.unlock(); }
-  QueueLock(const QueueLock&) = delete;
-  QueueLock& operator=(const QueueLock&) = delete;
-
- private:
-  static constexpr int kSpins = 64;
-  SpinLock& lock_;
-};
-
 // The parts of a queue that do not depend on T. Every field is guarded by the Linkable's
 // lock, whose one FIFO list holds the waiting greenlets. Getters and putters never wait
 // at the same time (getters wait only while nothing is stored and no putter waits;
@@ -386,7 +363,7 @@ class BasicQueue : protected QueueCore {
   T get(A) = delete;  // get(0.5) would read 0.5 as `block`: spell get(true, 0.5)
 
   std::size_t qsize() const noexcept {
-    QueueLock guard(lock());
+    std::lock_guard guard(lock());
     return store_.size();
   }
   bool empty() const noexcept { return qsize() == 0; }
@@ -394,7 +371,7 @@ class BasicQueue : protected QueueCore {
 
   // Wakes every waiter (see the contract at the top of the file). Idempotent.
   void close() noexcept {
-    QueueLock guard(lock());
+    std::lock_guard guard(lock());
     if (closed_.load(std::memory_order_relaxed)) return;
     closed_.store(true, std::memory_order_release);
     notify_all_locked(kClosed);
@@ -403,11 +380,11 @@ class BasicQueue : protected QueueCore {
 
   // Greenlets waiting to get (or peek) / to put, now.
   std::size_t waiting_getters() const noexcept {
-    QueueLock guard(lock());
+    std::lock_guard guard(lock());
     return readers_;
   }
   std::size_t waiting_putters() const noexcept {
-    QueueLock guard(lock());
+    std::lock_guard guard(lock());
     return putters_;
   }
 
@@ -455,7 +432,7 @@ class BasicQueue : protected QueueCore {
   }
 
   std::ptrdiff_t balance() const noexcept {
-    QueueLock guard(lock());
+    std::lock_guard guard(lock());
     return static_cast<std::ptrdiff_t>(putters_) - static_cast<std::ptrdiff_t>(readers_);
   }
 
@@ -539,7 +516,7 @@ class BasicQueue : protected QueueCore {
   // reloaded as part of a word, a store-forwarding stall that cost a third of a hand-off.
   void send(T& item, bool block, const std::optional<double>& timeout, const char* op) {
     {
-      QueueLock guard(lock());
+      std::lock_guard guard(lock());
       if (!closed_.load(std::memory_order_relaxed) && offer_locked(item)) return;
     }
     if (closed()) throw_queue_closed(names_, op);
@@ -548,7 +525,7 @@ class BasicQueue : protected QueueCore {
     // Slow path: the Waiter is made outside the spin lock (it may create the thread's hub).
     Node node(*this, Role::put, names_.put, &item);
     {
-      QueueLock guard(lock());
+      std::lock_guard guard(lock());
       if (closed_.load(std::memory_order_relaxed)) {
         // fall through to the throw below, outside the lock
       } else if (offer_locked(item)) {
@@ -564,7 +541,7 @@ class BasicQueue : protected QueueCore {
     } catch (...) {
       bool taken;
       {
-        QueueLock guard(lock());  // a getter on another thread may still be taking it
+        std::lock_guard guard(lock());  // a getter on another thread may still be taking it
         unlink_waiter_locked(node, Role::put);
         taken = node.waiter.reason() == Waiter::kNotified;
       }
@@ -575,7 +552,7 @@ class BasicQueue : protected QueueCore {
       return;
     }
     {
-      QueueLock guard(lock());
+      std::lock_guard guard(lock());
       unlink_waiter_locked(node, Role::put);
     }
     if (reason == Waiter::kNotified) return;
@@ -586,7 +563,7 @@ class BasicQueue : protected QueueCore {
   // Fills `out` (empty on entry); false: the queue is closed and empty.
   bool receive(Role role, bool block, const std::optional<double>& timeout, const char* op, std::optional<T>& out) {
     {
-      QueueLock guard(lock());
+      std::lock_guard guard(lock());
       if (take_locked(role, out)) return true;
     }
     if (closed()) return recheck_closed(role, out);
@@ -594,7 +571,7 @@ class BasicQueue : protected QueueCore {
     check_timeout(names_, op, timeout);
     Node node(*this, role, role == Role::get ? names_.get : names_.peek);
     {
-      QueueLock guard(lock());
+      std::lock_guard guard(lock());
       if (take_locked(role, out)) return true;
       if (!closed_.load(std::memory_order_relaxed)) link_waiter_locked(node, role);
     }
@@ -603,13 +580,13 @@ class BasicQueue : protected QueueCore {
     try {
       reason = node.waiter.wait(timeout);
     } catch (...) {
-      QueueLock guard(lock());
+      std::lock_guard guard(lock());
       unlink_waiter_locked(node, role);
       if (role == Role::get && node.received) give_back_locked(std::move(*node.received));
       throw;
     }
     {
-      QueueLock guard(lock());  // the putter may still be handing over
+      std::lock_guard guard(lock());  // the putter may still be handing over
       unlink_waiter_locked(node, role);
     }
     if (node.received) {
@@ -623,7 +600,7 @@ class BasicQueue : protected QueueCore {
 
   // Closed: an item given back by a killed getter may still be there to drain.
   bool recheck_closed(Role role, std::optional<T>& out) {
-    QueueLock guard(lock());
+    std::lock_guard guard(lock());
     return take_locked(role, out);
   }
 

@@ -34,6 +34,8 @@ class Timeout {
   Timeout& operator=(const Timeout&) = delete;
   ~Timeout();
 
+  // Stops the timer; if it fired but its TimeoutError has not reached the greenlet yet (the
+  // wait it interrupted had just been satisfied), the error is dropped with the scope.
   void cancel() noexcept;
   // Armed and not yet fired.
   bool pending() const noexcept;
@@ -41,11 +43,13 @@ class Timeout {
 
  private:
   static void expired(struct ev_loop*, void* watcher, int) noexcept;
+  void drop_undelivered_error() noexcept;
   alignas(8) unsigned char timer_[64];  // an ev_timer, kept out of the public headers
   GreenletBase* target_ = nullptr;
   Hub* hub_ = nullptr;
   std::optional<double> seconds_;
   bool armed_ = false;
+  bool fired_ = false;
 };
 
 // Runs fn(args...) under a Timeout of `seconds`; TimeoutError propagates to the caller.

@@ -38,11 +38,11 @@ void Linkable::link_locked(LinkNode& node) {
   else
     head_ = &node;
   tail_ = &node;
+  node.queued_ = true;
   node.owner_.store(this, std::memory_order_release);
 }
 
-void Linkable::unlink_locked(LinkNode& node) noexcept {
-  if (node.owner_.load(std::memory_order_relaxed) != this) return;
+void Linkable::remove_locked(LinkNode& node) noexcept {
   if (node.prev_ != nullptr)
     node.prev_->next_ = node.next_;
   else
@@ -52,18 +52,30 @@ void Linkable::unlink_locked(LinkNode& node) noexcept {
   else
     tail_ = node.prev_;
   node.prev_ = node.next_ = nullptr;
+  node.queued_ = false;
+}
+
+void Linkable::unlink_locked(LinkNode& node) noexcept {
+  if (node.owner_.load(std::memory_order_relaxed) != this) return;
+  if (node.queued_) remove_locked(node);
   node.owner_.store(nullptr, std::memory_order_release);
 }
 
-LinkNode* Linkable::pop_front_locked() noexcept {
+LinkNode* Linkable::detach_front_locked() noexcept {
   LinkNode* node = head_;
-  if (node != nullptr) unlink_locked(*node);
+  if (node != nullptr) remove_locked(*node);
   return node;
 }
 
+bool Linkable::notify_node_locked(LinkNode& node, int reason) noexcept {
+  const bool took = node.notify(reason);
+  node.owner_.store(nullptr, std::memory_order_release);  // from here its owner may destroy it
+  return took;
+}
+
 bool Linkable::notify_one_locked(int reason) noexcept {
-  while (LinkNode* node = pop_front_locked())
-    if (node->notify(reason)) return true;
+  while (LinkNode* node = detach_front_locked())
+    if (notify_node_locked(*node, reason)) return true;
   return false;
 }
 
@@ -71,8 +83,8 @@ std::size_t Linkable::notify_all_locked(int reason) noexcept {
   std::size_t accepted = 0;
   // Only the nodes linked now: a node linked by a notify() callback waits for the next round.
   LinkNode* last = tail_;
-  while (LinkNode* node = pop_front_locked()) {
-    accepted += node->notify(reason) ? 1 : 0;
+  while (LinkNode* node = detach_front_locked()) {
+    accepted += notify_node_locked(*node, reason) ? 1 : 0;
     if (node == last) break;
   }
   return accepted;

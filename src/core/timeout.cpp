@@ -29,9 +29,30 @@ Timeout::Timeout(std::optional<double> seconds) : seconds_(seconds) {
 Timeout::~Timeout() { cancel(); }
 
 void Timeout::cancel() noexcept {
-  if (!armed_) return;
-  ev_timer_stop(hub_->loop(), reinterpret_cast<ev_timer*>(timer_));
-  armed_ = false;
+  if (armed_) {
+    ev_timer_stop(hub_->loop(), reinterpret_cast<ev_timer*>(timer_));
+    armed_ = false;
+  }
+  if (fired_) drop_undelivered_error();
+}
+
+void Timeout::drop_undelivered_error() noexcept {
+  fired_ = false;
+  detail::ThreadState* ts = detail::ThreadState::get_if_exists();
+  if (ts == nullptr || ts->current->greenlet_base() != target_) return;
+  bool is_kill = false;
+  std::exception_ptr error = detail::take_deferred_exception(*target_, is_kill);
+  if (!error) return;
+  bool ours = false;
+  if (!is_kill) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const TimeoutError& e) {
+      ours = e.from(*this);
+    } catch (...) {
+    }
+  }
+  if (!ours) detail::defer_exception(*target_, std::move(error), is_kill);
 }
 
 bool Timeout::pending() const noexcept { return armed_; }
@@ -39,6 +60,7 @@ bool Timeout::pending() const noexcept { return armed_; }
 void Timeout::expired(struct ev_loop*, void* watcher, int) noexcept {
   auto* self = static_cast<Timeout*>(static_cast<ev_timer*>(watcher)->data);
   self->armed_ = false;
+  self->fired_ = true;
   try {
     auto error = std::make_exception_ptr(
         TimeoutError("green: timed out after " + detail::format_seconds(*self->seconds_) + " s", self));

@@ -53,7 +53,7 @@ void defer_current_exception(GreenletBase& self) noexcept {
 }
 
 void TaskCounter::done(const QueueNames& names) {
-  QueueLock guard(lock());
+  std::lock_guard guard(lock());
   std::size_t n = unfinished_.load(std::memory_order_relaxed);
   do {
     if (n == 0)

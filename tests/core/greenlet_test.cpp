@@ -377,6 +377,7 @@ TEST(Greenlet, IwaitOverEventsAndResultsWithTimeout) {
 
 TEST(Hub, OneHubPerThreadOnFourThreadsAtOnce) {
   std::atomic<int> ok{0};
+  std::latch all_ran(4);
   std::vector<std::thread> threads;
   std::vector<green::Hub*> hubs(4);
   std::latch all_up(4);  // all four hubs exist at once: a freed hub's address may be reused
@@ -392,6 +393,7 @@ TEST(Hub, OneHubPerThreadOnFourThreadsAtOnce) {
       }));
       green::joinall(gs);
       if (sum == 999 * 1000 / 2) ++ok;
+      all_ran.arrive_and_wait();  // four hubs alive at once: their addresses must differ
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 4);

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <ev.h>
 #include <green/green.hpp>
 
 #include <chrono>
@@ -104,4 +105,26 @@ TEST(Timeout, DoesNotSwallowAKill) {
   EXPECT_THROW(g.get(), green::GreenletExit);
 }
 
+}  // namespace
+
+namespace {
+// The timer fires while the greenlet is not at a switch point (here: the loop is run by
+// hand, as the hub does between a wake-up and the resume): the error is pending, not yet
+// delivered. Leaving the scope must drop it, or it would surface at a later switch point,
+// outside the scope that set it.
+TEST(Timeout, AnEndedScopeDropsItsUndeliveredError) {
+  auto g = green::spawn([] {
+    {
+      green::Timeout timeout(0.001);
+      const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+      while (std::chrono::steady_clock::now() < end) {
+      }
+      ev_run(green::get_hub().loop(), EVRUN_NOWAIT);  // the timer fires: error pending
+      EXPECT_FALSE(timeout.pending());
+    }
+    green::sleep(0);  // outside the scope: must not throw
+    return true;
+  });
+  EXPECT_TRUE(g.get(5.0));
+}
 }  // namespace
