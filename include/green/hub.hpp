@@ -129,6 +129,7 @@ class Hub final : public RawGreenlet {
   detail::Counter peak_live_;
   detail::Counter spawns_;
   detail::Counter turn_;
+  double loop_now_ = 0;  // ev_now() after the last ev_run: a member read, not a call, for diagnostics
   detail::WaitCounts waits_;
   Hub* next_hub_ = nullptr;  // the process's list of hubs (detail::HubAccess)
   int tid_ = 0;

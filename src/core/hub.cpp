@@ -65,6 +65,7 @@ Hub::Hub()
   });
   ev_async_start(loop_, &async_->watcher);
   ev_unref(loop_);  // a hub with only cross-thread wake-ups armed is idle
+  loop_now_ = ev_now(loop_);
   ev_timer_init(&async_->recheck, [](struct ev_loop*, ev_timer*, int) {}, 1.0, 0.0);
   detail::register_hub(*this);
 }
@@ -210,7 +211,7 @@ void Hub::remove_live(GreenletBase& g) noexcept {
 
 void Hub::start(GreenletBase& g, bool later, double seconds) {
   g.hub_ = this;
-  g.spawned_at_ = ev_now(loop_);
+  g.spawned_at_ = loop_now_;
   GreenletBase* spawner = detail::ThreadState::get().current->greenlet_base();
   g.spawner_id_ = spawner != nullptr ? spawner->id_ : 0;
   spawns_.add();
@@ -292,12 +293,14 @@ void Hub::poll_if_due() {
   if (now - last_poll_ < kPollInterval) return;
   last_poll_ = now;
   ev_run(loop_, EVRUN_NOWAIT);
+  loop_now_ = ev_now(loop_);
 }
 
 void Hub::wait_for_events() {
   const bool external = external_work_.load(std::memory_order_acquire) > 0;
   if (external) ev_ref(loop_);
   const int active = ev_run(loop_, EVRUN_ONCE);
+  loop_now_ = ev_now(loop_);
   if (external) ev_unref(loop_);
   last_poll_ = std::chrono::steady_clock::now();
   if (active > (external ? 1 : 0) || external || ready_head_ != nullptr ||
@@ -308,6 +311,7 @@ void Hub::wait_for_events() {
     ev_ref(loop_);
     ev_timer_start(loop_, &async_->recheck);
     ev_run(loop_, EVRUN_ONCE);
+    loop_now_ = ev_now(loop_);
     ev_timer_stop(loop_, &async_->recheck);
     ev_unref(loop_);
     return;
@@ -370,7 +374,7 @@ void Hub::suspend(GreenletBase& self, const char* what) {
   self.raise_pending();  // deferred by a hook that could not throw: this is the next switch point
   self.sched_ = GreenletBase::Sched::waiting;
   self.waiting_on_ = what;
-  self.waiting_since_ = ev_now(loop_);
+  self.waiting_since_ = loop_now_;
   switch_to();
 }
 
