@@ -38,6 +38,14 @@ void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill)
 bool has_deferred_exception(const GreenletBase& self) noexcept;
 std::exception_ptr take_deferred_exception(GreenletBase& self, bool& is_kill) noexcept;
 struct HubAccess;
+
+// Per-greenlet storage, for green::Local (the sync layer defines destroy_locals). Core only
+// keeps the head of the greenlet's list of values and calls destroy_locals: once the
+// greenlet's function has returned, in its own context and before its joiners wake; and
+// when the greenlet is destroyed, for what is left (the main greenlet, abandoned ones).
+struct LocalSlot;
+LocalSlot*& locals_of(GreenletBase& greenlet) noexcept;
+void destroy_locals(GreenletBase& greenlet) noexcept;
 }  // namespace detail
 
 struct SpawnOptions {
@@ -120,6 +128,7 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   friend void detail::defer_exception(GreenletBase&, std::exception_ptr, bool) noexcept;
   friend bool detail::has_deferred_exception(const GreenletBase&) noexcept;
   friend std::exception_ptr detail::take_deferred_exception(GreenletBase&, bool&) noexcept;
+  friend detail::LocalSlot*& detail::locals_of(GreenletBase&) noexcept;
   enum class Sched : std::uint8_t { idle, queued, running, waiting, finished };
   struct Callback {
     LinkId id;
@@ -155,6 +164,7 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   std::exception_ptr error_;
   std::string name_;
   std::vector<Callback> callbacks_;
+  detail::LocalSlot* locals_ = nullptr;  // green::Local values (see detail::locals_of)
   LinkId next_link_id_ = 1;
 };
 

@@ -68,7 +68,11 @@ GreenletBase::GreenletBase(const SpawnOptions& options, const std::type_info* sp
 GreenletBase::GreenletBase(MainTag)
     : RawGreenlet(MainTag{}), id_(new_greenlet_id()), name_("MainGreenlet") {}
 
-GreenletBase::~GreenletBase() = default;
+GreenletBase::~GreenletBase() {
+  if (locals_ != nullptr) detail::destroy_locals(*this);
+}
+
+detail::LocalSlot*& detail::locals_of(GreenletBase& greenlet) noexcept { return greenlet.locals_; }
 
 std::string GreenletBase::name() const {
   return name_.empty() ? "Greenlet-" + std::to_string(id_) : name_;
@@ -99,6 +103,7 @@ void GreenletBase::run() {
   } catch (...) {
     error = std::current_exception();
   }
+  if (locals_ != nullptr) detail::destroy_locals(*this);  // before joiners see it dead
   finish(std::move(error));
 }
 

@@ -316,6 +316,9 @@ void Hub::wait_for_events() {
     ev_unref(loop_);
     return;
   }
+  // A thread may have posted to us and then gone idle since the check above: its post
+  // happened before its idle count went up, so reading the count saw the post too.
+  if (inbox_pending_.load(std::memory_order_acquire)) return;
   raise_loop_exit_in_main();
 }
 
@@ -435,7 +438,8 @@ Waiter::~Waiter() {
 
 bool Waiter::notify(int reason) noexcept {
   // A greenlet about to receive a kill must not take what notify_one hands out.
-  if (reason != kTimedOut && greenlet_->pending_is_kill_ && hub_->is_current_thread()) return false;
+  if (reason != kTimedOut && hub_->is_current_thread() && greenlet_->has_pending() && greenlet_->pending_is_kill_)
+    return false;
   int expected = 0;
   if (!state_.compare_exchange_strong(expected, reason, std::memory_order_acq_rel)) return false;
   hub_->wake(*greenlet_, seq_);
