@@ -13,13 +13,15 @@ namespace green::patch {
 void* next_symbol(const char* name) noexcept;
 }  // namespace green::patch
 
+// (The pointer is kept as void*: a function type with attributes such as
+// warn_unused_result would be ignored as a template argument, with a warning.)
 #define GREEN_REAL(name)                                                                   \
   ([]() noexcept {                                                                         \
-    static std::atomic<decltype(&::name)> cached{nullptr};                                 \
-    auto fn = cached.load(std::memory_order_acquire);                                      \
+    static std::atomic<void*> cached{nullptr};                                             \
+    void* fn = cached.load(std::memory_order_acquire);                                     \
     if (fn == nullptr) {                                                                   \
-      fn = reinterpret_cast<decltype(&::name)>(::green::patch::next_symbol(#name));        \
+      fn = ::green::patch::next_symbol(#name);                                             \
       cached.store(fn, std::memory_order_release);                                         \
     }                                                                                      \
-    return fn;                                                                             \
+    return reinterpret_cast<decltype(&::name)>(fn);                                        \
   }())

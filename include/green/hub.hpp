@@ -76,6 +76,11 @@ class Hub final : public RawGreenlet {
   void add_external_work() noexcept;
   void remove_external_work() noexcept;
 
+  // In the child of fork(), on the thread that forked: re-creates the loop's kernel state
+  // (ev_loop_fork) and drops what referred to threads that did not survive the fork (the
+  // default ThreadPool, thread-pool work in flight). green::fork() calls it.
+  void reinit_after_fork() noexcept;
+
   // Counts one blocking wait of kind `what` (a static description) for stats().
   void count_wait(const char* what) noexcept { waits_.count(what); }
 
@@ -119,7 +124,6 @@ class Hub final : public RawGreenlet {
   void on_finished(GreenletBase& greenlet) noexcept;
 
   struct ev_loop* loop_ = nullptr;
-  bool default_loop_ = false;
   std::thread::id thread_id_;
   GreenletBase* main_;
   GreenletBase* ready_head_ = nullptr;

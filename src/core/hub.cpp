@@ -15,7 +15,6 @@
 
 namespace green {
 namespace {
-std::atomic<bool> default_loop_taken{false};
 
 int process_thread_count() {
   std::ifstream stat("/proc/self/stat");
@@ -49,14 +48,10 @@ Hub::Hub()
       main_(detail::ThreadState::get().main),
       tid_(static_cast<int>(::gettid())),
       async_(std::make_unique<Async>()) {
-  // The default loop is the only one that can watch children and signals: give it to the
-  // first hub of the process's main thread.
-  if (::getpid() == ::gettid() && !default_loop_taken.exchange(true)) {
-    loop_ = ev_default_loop(EVFLAG_AUTO);
-    default_loop_ = true;
-  } else {
-    loop_ = ev_loop_new(EVFLAG_AUTO);
-  }
+  // Never libev's default loop: it reaps every child on SIGCHLD with waitpid(-1), stealing
+  // exit statuses from whoever started them. Signals work in any loop; children are
+  // watched through pidfds (src/io/subprocess.cpp).
+  loop_ = ev_loop_new(EVFLAG_AUTO);
   if (loop_ == nullptr) throw std::runtime_error("green: libev could not create an event loop");
   ev_set_userdata(loop_, this);
   main_->hub_ = this;
@@ -88,7 +83,6 @@ Hub::~Hub() {
   ev_ref(loop_);
   ev_async_stop(loop_, &async_->watcher);
   ev_loop_destroy(loop_);
-  if (default_loop_) default_loop_taken = false;
 }
 
 bool Hub::is_current_thread() const noexcept {
@@ -186,6 +180,16 @@ void Hub::add_external_work() noexcept { external_work_.fetch_add(1, std::memory
 void Hub::remove_external_work() noexcept {
   if (external_work_.fetch_sub(1, std::memory_order_acq_rel) == 1 && !is_current_thread())
     ev_async_send(loop_, &async_->watcher);  // let the hub re-evaluate a possible LoopExit
+}
+
+void Hub::reinit_after_fork() noexcept {
+  ev_loop_fork(loop_);
+  // Only the forking thread exists in the child: the pool's workers are gone, so its state
+  // is dropped without joining them (leaked on purpose), and so is their work in flight.
+  if (threadpool_) new std::shared_ptr<void>(std::move(threadpool_));
+  external_work_.store(0, std::memory_order_release);
+  // Another thread may have held the inbox lock at the fork: start with a fresh one.
+  new (&inbox_mutex_) std::mutex;
 }
 
 void Hub::add_live(GreenletBase& g) noexcept {

@@ -48,7 +48,7 @@ void register_hub(Hub& hub) {
     while (*tail != nullptr) tail = &HubAccess::next_ref(**tail);
     *tail = &hub;
   }
-  if (HubAccess::default_loop(hub)) start_dump_signal(hub);
+  if (::getpid() == ::gettid()) start_dump_signal(hub);  // the main thread's hub
   start_blocking_monitor_from_env();
 }
 

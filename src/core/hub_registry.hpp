@@ -15,7 +15,7 @@ extern std::mutex hubs_mutex;
 extern Hub* first_hub;
 
 // Called by the hub itself. Registering also applies the environment's observation
-// settings once per process (GREEN_MAX_BLOCKING_MS, GREEN_DUMP_SIGNAL, GREEN_STATS);
+// settings (GREEN_MAX_BLOCKING_MS once, GREEN_DUMP_SIGNAL on the main thread's hub, GREEN_STATS);
 // unregistering prints the hub's stats when GREEN_STATS=1.
 void register_hub(Hub& hub);
 void unregister_hub(Hub& hub) noexcept;
@@ -28,7 +28,6 @@ struct HubAccess {
   static std::uint64_t turn(const Hub& hub) noexcept { return hub.turn_.get(); }
   static GreenletBase* main(const Hub& hub) noexcept { return hub.main_; }
   static GreenletBase* live_head(const Hub& hub) noexcept { return hub.live_head_; }
-  static bool default_loop(const Hub& hub) noexcept { return hub.default_loop_; }
   static HubStats stats(const Hub& hub);
   // The hub's greenlets as a tree by spawner (run_info.cpp); on the hub's thread only.
   static std::string describe(const Hub& hub);
@@ -47,7 +46,7 @@ void for_each_hub(F&& fn) {
 
 // Environment settings applied by register_hub, each defined beside what it configures.
 void start_blocking_monitor_from_env();  // GREEN_MAX_BLOCKING_MS (blocking_monitor.cpp)
-void start_dump_signal(Hub& hub);        // GREEN_DUMP_SIGNAL, default-loop hub (run_info.cpp)
+void start_dump_signal(Hub& hub);        // GREEN_DUMP_SIGNAL, main thread's hub (run_info.cpp)
 void stop_dump_signal(Hub& hub) noexcept;
 
 }  // namespace green::detail

@@ -7,6 +7,8 @@
 #include <regex>
 #include <thread>
 
+#include <unistd.h>
+
 #include "green/green.hpp"
 
 namespace {
@@ -111,4 +113,21 @@ TEST(RunInfo, PrintWritesToStderr) {
   EXPECT_TRUE(has(text, "^green run info: pid")) << text;
 }
 
+}  // namespace
+
+namespace {
+TEST(RunInfo, AnFdWaitShowsTheFdAndDirection) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto reader = green::spawn(green::SpawnOptions{.name = "reader"}, [&] { green::wait_read(fds[0], 30); });
+  green::sleep(0);
+  const std::string text = green::format_run_info();
+  ASSERT_EQ(::write(fds[1], "x", 1), 1);
+  reader.get();
+  ::close(fds[0]);
+  ::close(fds[1]);
+  EXPECT_TRUE(has(text, "'reader' \\(id [0-9]+\\): waiting on wait_read \\(fd " + std::to_string(fds[0]) +
+                            ", read\\) for [0-9.]+ s, timeout in"))
+      << text;
+}
 }  // namespace

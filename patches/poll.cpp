@@ -1,0 +1,226 @@
+// The poll family: poll, ppoll, select, pselect, epoll_wait, epoll_pwait and the
+// _FORTIFY_SOURCE names __poll_chk and __ppoll_chk.
+//
+// In a greenlet each call first asks the kernel without waiting (so its answer, revents
+// and all, is always the kernel's own); when nothing is ready it waits cooperatively on
+// libev watchers for the descriptors (any descriptor, managed or not) and the timeout,
+// then asks the kernel again. A kill or green::Timeout during the wait returns -1 with
+// EINTR and is raised at the next green:: call. The signal mask of ppoll, pselect and
+// epoll_pwait applies only to the kernel calls, not to the cooperative wait.
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <time.h>
+
+#include <cmath>
+#include <memory>
+#include <optional>
+
+#include "config.hpp"
+#include "fd_table.hpp"
+#include "green/errors.hpp"
+#include "green/hub.hpp"
+#include "real.hpp"
+
+#include <ev.h>
+
+namespace green::patch {
+namespace {
+
+constexpr short kReadEvents = POLLIN | POLLPRI | POLLRDHUP | POLLRDNORM | POLLRDBAND;
+constexpr short kWriteEvents = POLLOUT | POLLWRNORM | POLLWRBAND;
+
+std::optional<double> from_ms(int ms) {
+  if (ms < 0) return std::nullopt;
+  return ms / 1e3;
+}
+
+std::optional<double> from_timespec(const timespec* t) {
+  if (t == nullptr) return std::nullopt;
+  return static_cast<double>(t->tv_sec) + static_cast<double>(t->tv_nsec) / 1e9;
+}
+
+// Waits until a watched descriptor may be ready or `timeout` passes: 0, or the errno to
+// fail with (EINTR for a kill or Timeout, ENOMEM).
+int wait_any(GreenletBase& self, const pollfd* fds, nfds_t n, std::optional<double> timeout) noexcept {
+  bool kept_is_kill = false;
+  std::exception_ptr kept;
+  if (detail::has_deferred_exception(self)) kept = detail::take_deferred_exception(self, kept_is_kill);
+  int err = EINTR;
+  try {
+    Hub& hub = get_hub();
+    Waiter waiter("poll");
+    constexpr nfds_t kInline = 8;
+    ev_io inline_watchers[kInline];
+    std::unique_ptr<ev_io[]> heap;
+    ev_io* watchers = inline_watchers;
+    if (n > kInline) {
+      heap.reset(new ev_io[n]);
+      watchers = heap.get();
+    }
+    nfds_t started = 0;
+    struct Stop {
+      struct ev_loop* loop;
+      ev_io* watchers;
+      nfds_t& count;
+      ~Stop() {
+        for (nfds_t i = 0; i < count; ++i) ev_io_stop(loop, &watchers[i]);
+      }
+    } stop{hub.loop(), watchers, started};
+    for (nfds_t i = 0; i < n; ++i) {
+      if (fds[i].fd < 0) continue;
+      // Only what poll itself would report as readiness; errors and hang-ups show up as
+      // readable or writable in epoll too.
+      const int events = ((fds[i].events & kReadEvents) ? EV_READ : 0) | ((fds[i].events & kWriteEvents) ? EV_WRITE : 0);
+      if (events == 0) continue;
+      ev_io& w = watchers[started];
+      ev_io_init(&w, [](struct ev_loop*, ev_io* io, int) { static_cast<Waiter*>(io->data)->notify(Waiter::kNotified); },
+                 fds[i].fd, events);
+      w.data = &waiter;
+      ev_io_start(hub.loop(), &w);
+      ++started;
+    }
+    waiter.wait(timeout);
+    err = 0;
+  } catch (const GreenletExit&) {
+    detail::defer_exception(self, std::current_exception(), true);
+  } catch (const std::bad_alloc&) {
+    err = ENOMEM;
+  } catch (...) {
+    detail::defer_exception(self, std::current_exception(), false);
+  }
+  if (kept) detail::defer_exception(self, std::move(kept), kept_is_kill);
+  return err;
+}
+
+std::optional<double> time_left(const std::optional<double>& timeout, double deadline) {
+  if (!timeout) return std::nullopt;
+  return std::max(0.0, deadline - monotonic_now());
+}
+
+// `ask(fds)` polls the kernel without waiting.
+template <class Ask>
+int cooperative_poll(GreenletBase& self, pollfd* fds, nfds_t n, std::optional<double> timeout, Ask&& ask) noexcept {
+  const double deadline = timeout ? monotonic_now() + *timeout : 0;
+  for (;;) {
+    int r = ask();
+    if (r != 0) return r;
+    std::optional<double> left = time_left(timeout, deadline);
+    if (left && *left <= 0) return 0;
+    if (int err = wait_any(self, fds, n, left)) {
+      errno = err;
+      return -1;
+    }
+  }
+}
+
+int poll_impl(pollfd* fds, nfds_t n, std::optional<double> timeout, const sigset_t* mask, bool is_ppoll,
+              const timespec* ts) noexcept {
+  GreenletBase* self = (timeout && *timeout == 0) ? nullptr : cooperative(Family::poll);
+  if (self == nullptr)
+    return is_ppoll ? GREEN_REAL(ppoll)(fds, n, ts, mask)
+                    : GREEN_REAL(poll)(fds, n, timeout ? static_cast<int>(std::lround(*timeout * 1e3)) : -1);
+  const timespec zero{0, 0};
+  return cooperative_poll(*self, fds, n, timeout, [&] {
+    return is_ppoll ? GREEN_REAL(ppoll)(fds, n, &zero, mask) : GREEN_REAL(poll)(fds, n, 0);
+  });
+}
+
+// select and pselect: the sets are read into a pollfd list for the cooperative wait; the
+// kernel's select answers every time.
+int select_impl(int nfds, fd_set* r, fd_set* w, fd_set* x, std::optional<double> timeout, bool is_pselect,
+                const sigset_t* mask, timeval* tv, const timespec* ts) noexcept {
+  // Sets larger than FD_SETSIZE (some programs allocate their own) go to the kernel as they
+  // are: correct, though not cooperative.
+  GreenletBase* self = (timeout && *timeout == 0) || nfds < 0 || nfds > FD_SETSIZE ? nullptr : cooperative(Family::poll);
+  if (self == nullptr)
+    return is_pselect ? GREEN_REAL(pselect)(nfds, r, w, x, ts, mask) : GREEN_REAL(select)(nfds, r, w, x, tv);
+  fd_set in_r, in_w, in_x;
+  FD_ZERO(&in_r);
+  FD_ZERO(&in_w);
+  FD_ZERO(&in_x);
+  pollfd fds[FD_SETSIZE];
+  nfds_t n = 0;
+  for (int fd = 0; fd < nfds; ++fd) {
+    short events = 0;
+    if (r && FD_ISSET(fd, r)) { FD_SET(fd, &in_r); events |= POLLIN; }
+    if (w && FD_ISSET(fd, w)) { FD_SET(fd, &in_w); events |= POLLOUT; }
+    if (x && FD_ISSET(fd, x)) FD_SET(fd, &in_x);
+    if (events != 0) fds[n++] = pollfd{fd, events, 0};
+  }
+  const double start = monotonic_now();
+  int result = cooperative_poll(*self, fds, n, timeout, [&] {
+    if (r) *r = in_r;
+    if (w) *w = in_w;
+    if (x) *x = in_x;
+    timeval zero_tv{0, 0};
+    const timespec zero_ts{0, 0};
+    return is_pselect ? GREEN_REAL(pselect)(nfds, r, w, x, &zero_ts, mask) : GREEN_REAL(select)(nfds, r, w, x, &zero_tv);
+  });
+  const int saved = errno;
+  if (tv != nullptr && timeout) {
+    // Linux reports the time not slept in select's timeval.
+    const double left = std::max(0.0, *timeout - (monotonic_now() - start));
+    tv->tv_sec = static_cast<time_t>(left);
+    tv->tv_usec = static_cast<suseconds_t>((left - static_cast<double>(tv->tv_sec)) * 1e6);
+  }
+  errno = saved;
+  return result;
+}
+
+int epoll_impl(int epfd, epoll_event* events, int max, int ms, const sigset_t* mask, bool is_pwait) noexcept {
+  GreenletBase* self = ms == 0 ? nullptr : cooperative(Family::poll);
+  if (self == nullptr)
+    return is_pwait ? GREEN_REAL(epoll_pwait)(epfd, events, max, ms, mask) : GREEN_REAL(epoll_wait)(epfd, events, max, ms);
+  pollfd fd{epfd, POLLIN, 0};
+  return cooperative_poll(*self, &fd, 1, from_ms(ms), [&] {
+    return is_pwait ? GREEN_REAL(epoll_pwait)(epfd, events, max, 0, mask) : GREEN_REAL(epoll_wait)(epfd, events, max, 0);
+  });
+}
+
+}  // namespace
+}  // namespace green::patch
+
+extern "C" {
+
+[[noreturn]] void __chk_fail(void);
+
+int poll(struct pollfd* fds, nfds_t n, int ms) {
+  return green::patch::poll_impl(fds, n, green::patch::from_ms(ms), nullptr, false, nullptr);
+}
+
+int __poll_chk(struct pollfd* fds, nfds_t n, int ms, size_t fdslen) {
+  if (fdslen / sizeof(*fds) < n) __chk_fail();
+  return poll(fds, n, ms);
+}
+
+int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* ts, const sigset_t* mask) {
+  return green::patch::poll_impl(fds, n, green::patch::from_timespec(ts), mask, true, ts);
+}
+
+int __ppoll_chk(struct pollfd* fds, nfds_t n, const struct timespec* ts, const sigset_t* mask, size_t fdslen) {
+  if (fdslen / sizeof(*fds) < n) __chk_fail();
+  return ppoll(fds, n, ts, mask);
+}
+
+int select(int nfds, fd_set* r, fd_set* w, fd_set* x, struct timeval* tv) {
+  std::optional<double> timeout;
+  if (tv != nullptr) timeout = static_cast<double>(tv->tv_sec) + static_cast<double>(tv->tv_usec) / 1e6;
+  return green::patch::select_impl(nfds, r, w, x, timeout, false, nullptr, tv, nullptr);
+}
+
+int pselect(int nfds, fd_set* r, fd_set* w, fd_set* x, const struct timespec* ts, const sigset_t* mask) {
+  return green::patch::select_impl(nfds, r, w, x, green::patch::from_timespec(ts), true, mask, nullptr, ts);
+}
+
+int epoll_wait(int epfd, struct epoll_event* events, int max, int ms) {
+  return green::patch::epoll_impl(epfd, events, max, ms, nullptr, false);
+}
+
+int epoll_pwait(int epfd, struct epoll_event* events, int max, int ms, const sigset_t* mask) {
+  return green::patch::epoll_impl(epfd, events, max, ms, mask, true);
+}
+
+}  // extern "C"

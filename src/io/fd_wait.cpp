@@ -1,0 +1,247 @@
+#include "green/fd_wait.hpp"
+
+#include <ev.h>
+
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include "green/hub.hpp"
+#include "io/fd_wait_internal.hpp"
+
+namespace green {
+namespace {
+
+constexpr int kCancelled = 2;  // Waiter reason beside kNotified / kTimedOut
+
+struct WaitNode;
+
+// One per fd number, process-wide: who waits on it, and whether green manages its life.
+struct Slot {
+  detail::SpinLock lock;
+  WaitNode* head = nullptr;
+  struct ev_loop* registered = nullptr;  // managed fds: the loop that registered it last
+  bool managed = false;
+};
+
+// Two levels, chunks allocated on first use and never freed: a wait allocates nothing and
+// a lookup takes no lock. 2^16 chunks of 2^10 slots cover 64M descriptors.
+constexpr int kChunkBits = 10;
+constexpr std::size_t kChunkSize = std::size_t{1} << kChunkBits;
+constexpr std::size_t kChunks = std::size_t{1} << 16;
+std::atomic<Slot*> table[kChunks];
+
+Slot* find_slot(int fd) noexcept {
+  if (fd < 0 || static_cast<std::size_t>(fd >> kChunkBits) >= kChunks) return nullptr;
+  Slot* chunk = table[fd >> kChunkBits].load(std::memory_order_acquire);
+  return chunk == nullptr ? nullptr : &chunk[fd & (kChunkSize - 1)];
+}
+
+Slot& slot_for(int fd) {
+  if (fd < 0 || static_cast<std::size_t>(fd >> kChunkBits) >= kChunks)
+    throw std::invalid_argument("green: file descriptor " + std::to_string(fd) + " is out of range");
+  std::atomic<Slot*>& entry = table[fd >> kChunkBits];
+  Slot* chunk = entry.load(std::memory_order_acquire);
+  if (chunk == nullptr) {
+    auto* fresh = new Slot[kChunkSize];
+    if (entry.compare_exchange_strong(chunk, fresh, std::memory_order_acq_rel))
+      chunk = fresh;
+    else
+      delete[] fresh;  // another thread won; `chunk` holds its chunk
+  }
+  return chunk[fd & (kChunkSize - 1)];
+}
+
+// Lives in the waiting greenlet's frame for the length of one wait.
+struct WaitNode {
+  WaitNode(const char* what, int fd, int events, bool exclusive)
+      : waiter(what), hub(&Hub::current()), fd(fd), events(events), exclusive(exclusive) {
+    // Shown by run info and gdb's green-info beside the wait's description.
+    waiter.set_fd(fd, events == (kReadable | kWritable) ? "read/write" : events == kReadable ? "read" : "write");
+  }
+
+  ev_io io;
+  Waiter waiter;
+  Hub* hub;
+  int fd;
+  int events;
+  bool exclusive;
+  int revents = 0;
+  int error = 0;  // written under the slot's lock before the cancel notify
+  WaitNode* prev = nullptr;
+  WaitNode* next = nullptr;
+  bool linked = false;
+};
+
+void unlink_locked(Slot& slot, WaitNode& node) noexcept {
+  if (!node.linked) return;
+  if (node.prev != nullptr)
+    node.prev->next = node.next;
+  else
+    slot.head = node.next;
+  if (node.next != nullptr) node.next->prev = node.prev;
+  node.prev = node.next = nullptr;
+  node.linked = false;
+}
+
+const char* direction(int events) {
+  return events == kReadable ? "read" : events == kWritable ? "write" : "read or write";
+}
+
+void on_io(struct ev_loop* loop, ev_io* w, int revents) {
+  auto& node = *static_cast<WaitNode*>(w->data);
+  node.revents = revents & (EV_READ | EV_WRITE);
+  ev_io_stop(loop, w);  // level-triggered: do not fire again before the greenlet runs
+  node.waiter.notify(Waiter::kNotified);
+}
+
+void validate(int fd, int events, std::optional<double> timeout, const char* what) {
+  if (fd < 0) throw std::invalid_argument(std::string("green::") + what + ": fd must be >= 0, got " + std::to_string(fd));
+  if (events == 0 || (events & ~(kReadable | kWritable)) != 0)
+    throw std::invalid_argument(std::string("green::") + what + ": events must be kReadable, kWritable or both, got " +
+                                std::to_string(events));
+  if (timeout && !(*timeout >= 0))
+    throw std::invalid_argument(std::string("green::") + what + ": timeout must be >= 0, got " +
+                                detail::format_seconds(*timeout));
+}
+
+// The one implementation. `busy_with` receives the other waiter's name on `busy`.
+WaitStatus wait_impl(int fd, int events, std::optional<double> timeout, bool exclusive, const char* what,
+                     std::string* busy_with) {
+  validate(fd, events, timeout, what);
+  Slot& slot = slot_for(fd);
+  WaitNode node(what, fd, events, exclusive);
+  struct ev_loop* loop = node.hub->loop();
+  ev_io_init(&node.io, on_io, fd, events);
+  node.io.data = &node;
+  {
+    std::lock_guard guard(slot.lock);
+    if (exclusive) {
+      for (WaitNode* other = slot.head; other != nullptr; other = other->next) {
+        if ((other->events & events) == 0) continue;
+        if (busy_with != nullptr) *busy_with = other->waiter.greenlet().name();
+        return {WaitResult::busy, 0, EBUSY};
+      }
+    }
+    if (slot.managed) {
+      // Same open file since this loop registered it: libev's kernel state is right, so
+      // skip its defensive re-registration (an epoll_ctl per wait).
+      if (slot.registered == loop)
+        node.io.events &= ~EV__IOFDSET;
+      else
+        slot.registered = loop;
+    }
+    node.next = slot.head;
+    if (slot.head != nullptr) slot.head->prev = &node;
+    slot.head = &node;
+    node.linked = true;
+  }
+  ev_io_start(loop, &node.io);
+  struct Cleanup {
+    Slot& slot;
+    WaitNode& node;
+    struct ev_loop* loop;
+    ~Cleanup() {
+      ev_io_stop(loop, &node.io);
+      std::lock_guard guard(slot.lock);
+      unlink_locked(slot, node);
+    }
+  } cleanup{slot, node, loop};
+  const int reason = node.waiter.wait(timeout);
+  if (reason == Waiter::kTimedOut) return {WaitResult::timed_out, 0, 0};
+  if (reason == kCancelled) return {WaitResult::cancelled, 0, node.error};
+  return {WaitResult::ready, node.revents, 0};
+}
+
+}  // namespace
+
+WaitStatus wait_fd(int fd, int events, std::optional<double> timeout, bool exclusive) {
+  return wait_impl(fd, events, timeout, exclusive, "wait_fd", nullptr);
+}
+
+WaitStatus wait_fd_noexcept(int fd, int events, std::optional<double> timeout, bool exclusive) noexcept {
+  GreenletBase* self = detail::blockable_greenlet();
+  if (self == nullptr || fd < 0 || events == 0 || (events & ~(kReadable | kWritable)) != 0 ||
+      (timeout && !(*timeout >= 0)))
+    return {WaitResult::cancelled, 0, EINVAL};
+  try {
+    return wait_impl(fd, events, timeout, exclusive, "wait_fd", nullptr);
+  } catch (const GreenletExit&) {
+    detail::defer_exception(*self, std::current_exception(), true);
+  } catch (const std::bad_alloc&) {
+    return {WaitResult::cancelled, 0, ENOMEM};
+  } catch (const std::invalid_argument&) {
+    return {WaitResult::cancelled, 0, EINVAL};
+  } catch (...) {
+    detail::defer_exception(*self, std::current_exception(), false);
+  }
+  return {WaitResult::interrupted, 0, 0};
+}
+
+namespace detail {
+bool wait_io(int fd, int events, std::optional<double> timeout, const char* what) {
+  std::string other;
+  const WaitStatus status = wait_impl(fd, events, timeout, true, what, &other);
+  switch (status.result) {
+    case WaitResult::ready:
+      return true;
+    case WaitResult::timed_out:
+      return false;
+    case WaitResult::cancelled:
+      throw std::system_error(status.error, std::generic_category(),
+                              std::string("green::") + what + ": fd " + std::to_string(fd) +
+                                  " was closed in another greenlet while this one waited to " + direction(events));
+    default:
+      throw std::logic_error(std::string("green::") + what + ": greenlet '" + other + "' already waits to " +
+                             direction(events) + " fd " + std::to_string(fd) +
+                             "; two greenlets cannot " + direction(events) + " the same socket at once");
+  }
+}
+}  // namespace detail
+
+bool wait_read(int fd, std::optional<double> timeout) { return detail::wait_io(fd, kReadable, timeout, "wait_read"); }
+
+bool wait_write(int fd, std::optional<double> timeout) { return detail::wait_io(fd, kWritable, timeout, "wait_write"); }
+
+std::size_t cancel_wait(int fd, int error) noexcept {
+  Slot* slot = find_slot(fd);
+  if (slot == nullptr) return 0;
+  std::size_t woken = 0;
+  std::lock_guard guard(slot->lock);
+  while (WaitNode* node = slot->head) {
+    unlink_locked(*slot, *node);
+    node->error = error;
+    // On the waiter's own thread, stop watching the descriptor before it is closed.
+    if (node->hub->is_current_thread()) ev_io_stop(node->hub->loop(), &node->io);
+    if (node->waiter.notify(kCancelled)) ++woken;
+  }
+  return woken;
+}
+
+void fd_opened(int fd) noexcept {
+  Slot* slot = nullptr;
+  try {
+    slot = &slot_for(fd);
+  } catch (...) {
+    return;  // out of range or no memory: waits simply re-register every time
+  }
+  std::lock_guard guard(slot->lock);
+  slot->managed = true;
+  slot->registered = nullptr;
+}
+
+std::size_t fd_closing(int fd, int error) noexcept {
+  const std::size_t woken = cancel_wait(fd, error);
+  if (Slot* slot = find_slot(fd)) {
+    std::lock_guard guard(slot->lock);
+    slot->managed = false;
+    slot->registered = nullptr;
+  }
+  return woken;
+}
+
+}  // namespace green
