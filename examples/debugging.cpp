@@ -4,6 +4,7 @@
 //   GREEN_DUMP_SIGNAL=USR1 ./debugging &      then kill -USR1 <pid> prints the run info
 #include <green/green.hpp>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -30,9 +31,11 @@ int main() {
       while (!shutdown.wait(0.5)) {
       }
     });
-    green::Waiter conn("wait_read");  // what a socket read leaves behind while it waits
-    conn.set_fd(7, "read");
-    conn.wait(30);
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) return;
+    green::wait_read(pair[0], 30);  // a connection with nothing to read yet
+    ::close(pair[0]);
+    ::close(pair[1]);
   });
   green::sleep(0.01);
 
