@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +22,10 @@ void* next_symbol(const char* name) noexcept {
 }
 
 const Config& Config::get() noexcept {
+  // A sanitizer runtime calls hooks from the program's preinit functions, before libc has
+  // set up the environment: answer "nothing patched" then, and read it (once) later.
+  static const Config too_early{0, false};
+  if (environ == nullptr) return too_early;
   static const Config config = [] {
     Config c{15, false};
     if (const char* patch = std::getenv("GREEN_PATCH"); patch != nullptr && *patch != '\0') {

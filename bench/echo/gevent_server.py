@@ -1,12 +1,12 @@
-# gevent's StreamServer echo, as a gevent user writes it.  python3 gevent_server.py PORT
+# gevent's StreamServer echo (python3-gevent).   gevent_server.py PORT
 import sys
 
 from gevent.server import StreamServer
 
 
-def echo(sock, _address):
+def echo(sock, address):
     while True:
-        data = sock.recv(65536)
+        data = sock.recv(4096)
         if not data:
             break
         sock.sendall(data)

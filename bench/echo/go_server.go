@@ -1,4 +1,5 @@
-// Go's net package, a goroutine per connection.  GOMAXPROCS=1 go_server PORT
+// Go's net echo server, one goroutine per connection (run with GOMAXPROCS=1).
+//   go_server PORT
 package main
 
 import (
@@ -7,18 +8,18 @@ import (
 )
 
 func main() {
-	listener, err := net.Listen("tcp", "127.0.0.1:"+os.Args[1])
+	l, err := net.Listen("tcp", "127.0.0.1:"+os.Args[1])
 	if err != nil {
 		panic(err)
 	}
 	for {
-		conn, err := listener.Accept()
+		c, err := l.Accept()
 		if err != nil {
 			continue
 		}
 		go func(c net.Conn) {
 			defer c.Close()
-			buf := make([]byte, 65536)
+			buf := make([]byte, 4096)
 			for {
 				n, err := c.Read(buf)
 				if err != nil {
@@ -28,6 +29,6 @@ func main() {
 					return
 				}
 			}
-		}(conn)
+		}(c)
 	}
 }

@@ -3,8 +3,9 @@
 // green::fork() forks the process; in the child, the calling thread's hub re-creates its
 // event loop's kernel state (ev_loop_fork) so its greenlets, sockets and timers keep
 // working, exactly as they were at the fork: a server keeps serving on both sides. Call it
-// from any greenlet. Only the calling OS thread exists in the child: its ThreadPool
-// starts empty (the parent's workers are not there), and hubs of other threads are gone.
+// from any greenlet. Only the calling OS thread exists in the child: thread pools start
+// with no workers (jobs in flight at the fork are cancelled in the child), and hubs of
+// other threads are gone.
 // Code that forks some other way calls reinit_after_fork() in the child.
 #pragma once
 

@@ -50,6 +50,18 @@ class Group;
 namespace detail {
 std::exception_ptr task_cancelled(const char* what);
 
+// A submitted call waiting for a slot: a node in the slot queue holding a prepared,
+// not yet started greenlet.
+struct GroupMember;
+struct QueuedTask final : LinkNode {
+  Group* group = nullptr;
+  GreenletRef greenlet;
+  GroupMember* member = nullptr;
+  QueuedTask* prev = nullptr;
+  QueuedTask* next = nullptr;
+  bool notify(int reason) noexcept override;  // a slot is handed over: start the greenlet
+};
+
 // Group's membership record of one greenlet.
 struct GroupMember final : LinkNode {
   Group* group = nullptr;
@@ -65,17 +77,9 @@ struct GroupMember final : LinkNode {
   // The spawned body began: from here on the body itself leaves the group.
   void started() noexcept;
   void leave() noexcept;
-};
-
-// A submitted call waiting for a slot: a node in the slot queue holding a prepared,
-// not yet started greenlet.
-struct QueuedTask final : LinkNode {
-  Group* group = nullptr;
-  GreenletRef greenlet;
-  GroupMember* member = nullptr;
-  QueuedTask* prev = nullptr;
-  QueuedTask* next = nullptr;
-  bool notify(int reason) noexcept override;  // a slot is handed over: start the greenlet
+  // The queue node this member waited in, once its slot came: a node may not be freed
+  // inside its own notify(), so it lives on with the member.
+  std::unique_ptr<QueuedTask> dequeued;
 };
 
 // A Linkable whose readiness the group decides.

@@ -77,8 +77,7 @@ class Hub final : public RawGreenlet {
   void remove_external_work() noexcept;
 
   // In the child of fork(), on the thread that forked: re-creates the loop's kernel state
-  // (ev_loop_fork) and drops what referred to threads that did not survive the fork (the
-  // default ThreadPool, thread-pool work in flight). green::fork() calls it.
+  // (ev_loop_fork) and the inbox lock another thread may have held. green::fork() calls it.
   void reinit_after_fork() noexcept;
 
   // Counts one blocking wait of kind `what` (a static description) for stats().

@@ -3,10 +3,10 @@
 //
 // StreamServer(address, handler, max_connections): start() binds and listens (port 0: the
 // kernel picks a free port, and address() tells which), then accepts in a greenlet of its
-// own and returns. Each connection runs handler(socket, peer) in a new greenlet; the socket
-// is closed when the handler returns. At most max_connections handlers run at once: past
-// that the server stops accepting (the kernel's backlog holds new connections) until one
-// ends. A handler's exception is reported on stderr with the peer's address (or given to
+// own and returns. Each connection runs handler(socket, peer) in a new greenlet of the
+// server's Pool(max_connections); the socket is closed when the handler returns. When the
+// pool is full the server stops accepting (the kernel's backlog holds new connections)
+// until a handler ends. A handler's exception is reported on stderr with the peer's address (or given to
 // set_error_handler's callback) and the server keeps serving; accept errors such as EMFILE
 // are reported and retried after a short pause.
 //
@@ -24,10 +24,10 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "green/event.hpp"
 #include "green/greenlet.hpp"
+#include "green/pool.hpp"
 #include "green/socket.hpp"
 
 namespace green {
@@ -56,8 +56,9 @@ class StreamServer {
   bool started() const noexcept { return started_; }
   bool closed() const noexcept { return stopped_.is_set(); }
   // Handlers running now.
-  std::size_t connection_count() const noexcept { return handlers_.size(); }
-  std::size_t max_connections() const noexcept { return max_connections_; }
+  std::size_t connection_count() const noexcept { return pool_.count(); }
+  std::size_t max_connections() const noexcept { return pool_.size(); }
+  Pool& pool() noexcept { return pool_; }
   // Replaces the default report (a line on stderr) of handler exceptions.
   void set_error_handler(ErrorHandler on_error) { on_error_ = std::move(on_error); }
   // Listen backlog used by start() (default 1024).
@@ -72,14 +73,11 @@ class StreamServer {
   Socket listener_;
   Handler handler_;
   ErrorHandler on_error_;
-  std::size_t max_connections_;
   int backlog_ = 1024;
   bool started_ = false;
   bool stopping_ = false;
   GreenletRef acceptor_;
-  std::unordered_map<std::uint64_t, GreenletRef> handlers_;
-  Event slot_free_;   // set while fewer than max_connections handlers run
-  Event all_done_;    // set while no handler runs
+  Pool pool_;
   Event stopped_;
 };
 

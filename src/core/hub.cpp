@@ -184,11 +184,8 @@ void Hub::remove_external_work() noexcept {
 
 void Hub::reinit_after_fork() noexcept {
   ev_loop_fork(loop_);
-  // Only the forking thread exists in the child: the pool's workers are gone, so its state
-  // is dropped without joining them (leaked on purpose), and so is their work in flight.
-  if (threadpool_) new std::shared_ptr<void>(std::move(threadpool_));
-  external_work_.store(0, std::memory_order_release);
-  // Another thread may have held the inbox lock at the fork: start with a fresh one.
+  // Another thread may have held the inbox lock at the fork: start with a fresh one. (The
+  // thread pools reset themselves in the child through pthread_atfork.)
   new (&inbox_mutex_) std::mutex;
 }
 

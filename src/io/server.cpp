@@ -2,18 +2,15 @@
 
 #include <cstdio>
 #include <stdexcept>
-#include <vector>
 
 #include "green/hub.hpp"
 
 namespace green {
 
 StreamServer::StreamServer(Address address, Handler handler, std::size_t max_connections)
-    : address_(address), handler_(std::move(handler)), max_connections_(max_connections) {
+    : address_(address), handler_(std::move(handler)), pool_(max_connections > 0 ? max_connections : 1) {
   if (!handler_) throw std::invalid_argument("green::StreamServer: the handler is empty");
-  if (max_connections_ == 0) throw std::invalid_argument("green::StreamServer: max_connections must be >= 1");
-  slot_free_.set();
-  all_done_.set();
+  if (max_connections == 0) throw std::invalid_argument("green::StreamServer: max_connections must be >= 1");
 }
 
 StreamServer::StreamServer(Socket listener, Handler handler, std::size_t max_connections)
@@ -60,7 +57,7 @@ void StreamServer::serve_forever() {
 
 void StreamServer::accept_loop() {
   for (;;) {
-    while (!slot_free_.is_set()) slot_free_.wait();
+    pool_.wait_available();
     if (stopping_) return;
     Socket conn;
     Address peer;
@@ -75,22 +72,11 @@ void StreamServer::accept_loop() {
       green::sleep(0.05);
       continue;
     }
-    auto g = spawn([this, conn = std::move(conn), peer]() mutable { run_handler(conn, peer); });
-    handlers_.emplace(g.id(), g);
-    all_done_.clear();
-    if (handlers_.size() >= max_connections_) slot_free_.clear();
+    pool_.spawn([this, conn = std::move(conn), peer]() mutable { run_handler(conn, peer); });
   }
 }
 
 void StreamServer::run_handler(Socket& conn, const Address& peer) {
-  struct Leave {
-    StreamServer& server;
-    ~Leave() {
-      server.handlers_.erase(getcurrent().id());
-      server.slot_free_.set();
-      if (server.handlers_.empty()) server.all_done_.set();
-    }
-  } leave{*this};
   try {
     handler_(conn, peer);
   } catch (const GreenletExit&) {
@@ -130,13 +116,8 @@ void StreamServer::stop(std::optional<double> timeout) {
   if (acceptor_ && !(acceptor_ == self)) acceptor_.kill();
   listener_.close();
   // Running handlers get `timeout` to finish; the one calling stop() is left alone.
-  std::vector<GreenletRef> others;
-  for (auto& [id, g] : handlers_)
-    if (!(g == self)) others.push_back(g);
-  if (!others.empty()) {
-    joinall(others, timeout);
-    killall(others, true);
-  }
+  if (pool_.contains(self)) pool_.discard(self);
+  if (!pool_.join(timeout)) pool_.kill();
   stopped_.set();
 }
 

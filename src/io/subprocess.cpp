@@ -197,7 +197,11 @@ Popen::~Popen() {
   close_fd(out_);
   close_fd(err_);
   if (pidfd_ >= 0) {
-    if (!returncode_) reap(false);
+    try {
+      if (!returncode_) reap(false);
+    } catch (const std::system_error&) {
+      // Reaped by somebody else (SIGCHLD set to SIG_IGN): nothing left to collect.
+    }
     close_fd(pidfd_);
   }
 }

@@ -35,8 +35,8 @@ bool QueuedTask::notify(int reason) noexcept {
   --g.queued_;
   g.admit(*member, *greenlet.get_base());
   start_greenlet(*greenlet.get_base());
-  // Safe: notify_one_locked does not touch a node after it accepted.
-  delete this;
+  greenlet = GreenletRef();  // the hub holds it now; keeping it would make a cycle
+  member->dequeued.reset(this);  // freed with the member, once the task has run
   return true;
 }
 }  // namespace detail
