@@ -6,6 +6,18 @@ install(TARGETS green green_patch EXPORT greenTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS green-run RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# gdb commands green-info / green-bt, auto-loaded with libgreen: gdb looks under
+# <datadir>/gdb/auto-load followed by the library's absolute path, so the path is computed
+# at install time from the prefix actually used (cmake --install --prefix relocates it).
+install(CODE "
+  set(libdir \"${CMAKE_INSTALL_LIBDIR}\")
+  if(NOT IS_ABSOLUTE \"\${libdir}\")
+    set(libdir \"\${CMAKE_INSTALL_PREFIX}/\${libdir}\")
+  endif()
+  file(INSTALL \"${PROJECT_SOURCE_DIR}/src/gdb/green_gdb.py\"
+       DESTINATION \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DATADIR}/gdb/auto-load\${libdir}\"
+       RENAME \"libgreen.so.${PROJECT_VERSION}-gdb.py\")
+")
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/green DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT greenTargets NAMESPACE green:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/green)
 

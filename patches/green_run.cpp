@@ -33,6 +33,16 @@ constexpr const char* kUsage =
     "                     threads, or all (default: all but threads). Same as GREEN_PATCH.\n"
     "  --stack-size N     default greenlet stack size in bytes (K and M suffixes allowed,\n"
     "                     e.g. 64K). Same as GREEN_STACK_SIZE.\n"
+    "  --stats            print each hub's counters (switches, spawns, live and peak\n"
+    "                     greenlets, waits by kind) on stderr when it ends, the main\n"
+    "                     thread's at exit. Same as GREEN_STATS=1.\n"
+    "  --stack-census     measure how deep each spawn site's greenlets use their stacks;\n"
+    "                     printed at exit. Same as GREEN_STACK_CENSUS=1.\n"
+    "  --max-blocking-ms N\n"
+    "                     report, with its backtrace, a greenlet that keeps its hub from\n"
+    "                     its loop for more than N ms. Same as GREEN_MAX_BLOCKING_MS.\n"
+    "  --dump-signal SIG  on signal SIG (USR1, USR2 or a number), print every greenlet's\n"
+    "                     state on stderr. Same as GREEN_DUMP_SIGNAL.\n"
     "  -h, --help         show this help and exit\n"
     "\n"
     "Environment: GREEN_PATCH_LIBRARY overrides where libgreen-patch.so is looked for.\n";
@@ -65,6 +75,20 @@ std::string find_patch_library() {
        "; set GREEN_PATCH_LIBRARY");
 }
 
+bool valid_milliseconds(const char* text) {
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  return end != text && *end == '\0' && v > 0;
+}
+
+bool valid_signal(const char* text) {
+  for (const char* name : {"USR1", "USR2", "SIGUSR1", "SIGUSR2"})
+    if (std::strcmp(text, name) == 0) return true;
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  return end != text && *end == '\0' && v > 1 && v < 65;
+}
+
 bool valid_size(const char* text) {
   char* end = nullptr;
   unsigned long long v = std::strtoull(text, &end, 10);
@@ -79,6 +103,10 @@ int main(int argc, char** argv) {
   bool threads = false;
   const char* patch = nullptr;
   const char* stack_size = nullptr;
+  const char* max_blocking = nullptr;
+  const char* dump_signal = nullptr;
+  bool stats = false;
+  bool census = false;
   int i = 1;
   for (; i < argc; ++i) {
     std::string arg = argv[i];
@@ -92,9 +120,21 @@ int main(int argc, char** argv) {
     }
     if (arg == "--threads") {
       threads = true;
-    } else if (arg == "--patch" || arg == "--stack-size") {
+    } else if (arg == "--stats") {
+      stats = true;
+    } else if (arg == "--stack-census") {
+      census = true;
+    } else if (arg == "--patch" || arg == "--stack-size" || arg == "--max-blocking-ms" || arg == "--dump-signal") {
       if (i + 1 >= argc) fail(arg + " needs a value");
-      (arg == "--patch" ? patch : stack_size) = argv[++i];
+      const char*& value = arg == "--patch" ? patch
+                           : arg == "--stack-size" ? stack_size
+                           : arg == "--max-blocking-ms" ? max_blocking
+                                                        : dump_signal;
+      value = argv[++i];
+    } else if (arg.rfind("--max-blocking-ms=", 0) == 0) {
+      max_blocking = argv[i] + 18;
+    } else if (arg.rfind("--dump-signal=", 0) == 0) {
+      dump_signal = argv[i] + 14;
     } else if (arg.rfind("--patch=", 0) == 0) {
       patch = argv[i] + 8;
     } else if (arg.rfind("--stack-size=", 0) == 0) {
@@ -118,6 +158,18 @@ int main(int argc, char** argv) {
     if (!valid_size(stack_size)) fail(std::string("--stack-size: not a size: '") + stack_size + "'");
     ::setenv("GREEN_STACK_SIZE", stack_size, 1);
   }
+  if (max_blocking != nullptr) {
+    if (!valid_milliseconds(max_blocking))
+      fail(std::string("--max-blocking-ms: not a positive whole number of milliseconds: '") + max_blocking + "'");
+    ::setenv("GREEN_MAX_BLOCKING_MS", max_blocking, 1);
+  }
+  if (dump_signal != nullptr) {
+    if (!valid_signal(dump_signal))
+      fail(std::string("--dump-signal: not USR1, USR2 or a signal number: '") + dump_signal + "'");
+    ::setenv("GREEN_DUMP_SIGNAL", dump_signal, 1);
+  }
+  if (stats) ::setenv("GREEN_STATS", "1", 1);
+  if (census) ::setenv("GREEN_STACK_CENSUS", "1", 1);
   if (threads) ::setenv("GREEN_THREADS", "1", 1);
   ::setenv("GREEN_RUN", "1", 1);
 

@@ -37,6 +37,7 @@ namespace detail {
 void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill) noexcept;
 bool has_deferred_exception(const GreenletBase& self) noexcept;
 std::exception_ptr take_deferred_exception(GreenletBase& self, bool& is_kill) noexcept;
+struct HubAccess;
 
 // Per-greenlet storage, for green::Local (the sync layer defines destroy_locals). Core only
 // keeps the head of the greenlet's list of values and calls destroy_locals: once the
@@ -123,6 +124,7 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   friend class Hub;
   friend class Waiter;
   friend struct detail::ThreadState;
+  friend struct detail::HubAccess;
   friend void detail::defer_exception(GreenletBase&, std::exception_ptr, bool) noexcept;
   friend bool detail::has_deferred_exception(const GreenletBase&) noexcept;
   friend std::exception_ptr detail::take_deferred_exception(GreenletBase&, bool&) noexcept;
@@ -150,6 +152,13 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   std::uint64_t id_;
   std::uint64_t wait_seq_ = 0;
   const char* waiting_on_ = nullptr;
+  // For run info and gdb (green-info): times are the hub loop's clock (ev_now).
+  int waiting_fd_ = -1;                  // the fd a Waiter was told it waits for
+  const char* waiting_direction_ = nullptr;
+  double waiting_since_ = 0;
+  double wait_deadline_ = 0;             // 0: the wait has no timeout
+  double spawned_at_ = 0;
+  std::uint64_t spawner_id_ = 0;         // 0: spawned by the hub (a callback)
   void* start_timer_ = nullptr;  // spawn_later's ev_timer, owned by the hub
   const std::type_info* spawn_site_ = nullptr;
   std::exception_ptr error_;

@@ -26,12 +26,16 @@
 
 #include "green/greenlet.hpp"
 #include "green/raw_greenlet.hpp"
+#include "green/stats.hpp"
 
 struct ev_loop;
 
 namespace green {
 
 class ThreadPool;
+namespace detail {
+struct HubAccess;
+}
 
 class Hub final : public RawGreenlet {
  public:
@@ -76,9 +80,17 @@ class Hub final : public RawGreenlet {
   // (ev_loop_fork) and the inbox lock another thread may have held. green::fork() calls it.
   void reinit_after_fork() noexcept;
 
+  // Counts one blocking wait of kind `what` (a static description) for stats().
+  void count_wait(const char* what) noexcept { waits_.count(what); }
+
   // Greenlets started on this hub and not yet dead.
-  std::size_t live_count() const noexcept { return live_count_; }
-  std::uint64_t switch_count() const noexcept { return switches_; }
+  std::size_t live_count() const noexcept { return live_count_.get(); }
+  // Switches into greenlets so far. turn_ is odd while a greenlet runs and even while the
+  // hub runs its loop: the blocking monitor watches it (see blocking_monitor.hpp).
+  std::uint64_t switch_count() const noexcept { return (turn_.get() + 1) / 2; }
+  // Readable from any thread while the hub lives (see stats.hpp).
+  HubStats stats() const;
+  int tid() const noexcept { return tid_; }
 
   const char* diagnostic_name() const noexcept override { return "hub"; }
 
@@ -87,6 +99,7 @@ class Hub final : public RawGreenlet {
   friend void detail::start_greenlet(GreenletBase&);
   friend void detail::start_greenlet_later(GreenletBase&, double);
   friend class GreenletBase;
+  friend struct detail::HubAccess;
   struct Async;
   struct InboxEntry;
   Hub();
@@ -115,8 +128,14 @@ class Hub final : public RawGreenlet {
   GreenletBase* ready_head_ = nullptr;
   GreenletBase* ready_tail_ = nullptr;
   GreenletBase* live_head_ = nullptr;
-  std::size_t live_count_ = 0;
-  std::uint64_t switches_ = 0;
+  detail::Counter live_count_;
+  detail::Counter peak_live_;
+  detail::Counter spawns_;
+  detail::Counter turn_;
+  double loop_now_ = 0;  // ev_now() after the last ev_run: a member read, not a call, for diagnostics
+  detail::WaitCounts waits_;
+  Hub* next_hub_ = nullptr;  // the process's list of hubs (detail::HubAccess)
+  int tid_ = 0;
   std::chrono::steady_clock::time_point last_poll_{};
   unsigned passes_since_clock_ = 0;
   GreenletBase* finished_ = nullptr;  // the greenlet that died during the last resume

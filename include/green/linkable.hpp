@@ -122,6 +122,11 @@ class Waiter final : public LinkNode {
   ~Waiter();
 
   bool notify(int reason) noexcept override;
+  // For diagnostics (run info, gdb): the wait is for `fd` in `direction` ("read", "write").
+  void set_fd(int fd, const char* direction) noexcept {
+    fd_ = fd;
+    direction_ = direction;
+  }
   // Blocks until notified or until `timeout` seconds pass (returns kTimedOut). Throws the
   // exception a kill or Timeout delivers; the Waiter is then unlinked by its destructor.
   int wait(std::optional<double> timeout = {});
@@ -136,6 +141,8 @@ class Waiter final : public LinkNode {
   Hub* hub_;
   std::uint64_t seq_;
   const char* what_;
+  int fd_ = -1;
+  const char* direction_ = nullptr;
   std::atomic<int> state_{0};
 };
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "core/hub_registry.hpp"
 #include "core/idle_threads.hpp"
 #include "core/thread_state.hpp"
 
@@ -45,6 +46,7 @@ Hub::Hub()
     : RawGreenlet(Function{}, detail::ThreadState::get().main_raw(), 0),
       thread_id_(std::this_thread::get_id()),
       main_(detail::ThreadState::get().main),
+      tid_(static_cast<int>(::gettid())),
       async_(std::make_unique<Async>()) {
   // Never libev's default loop: it reaps every child on SIGCHLD with waitpid(-1), stealing
   // exit statuses from whoever started them. Signals work in any loop; children are
@@ -58,10 +60,13 @@ Hub::Hub()
   });
   ev_async_start(loop_, &async_->watcher);
   ev_unref(loop_);  // a hub with only cross-thread wake-ups armed is idle
+  loop_now_ = ev_now(loop_);
   ev_timer_init(&async_->recheck, [](struct ev_loop*, ev_timer*, int) {}, 1.0, 0.0);
+  detail::register_hub(*this);
 }
 
 Hub::~Hub() {
+  detail::unregister_hub(*this);
   threadpool_.reset();  // joins workers, which may still post to this loop
   drain_inbox();
   // Greenlets still alive at thread exit are abandoned: their stacks are released
@@ -189,7 +194,8 @@ void Hub::add_live(GreenletBase& g) noexcept {
   g.live_next_ = live_head_;
   if (live_head_ != nullptr) live_head_->live_prev_ = &g;
   live_head_ = &g;
-  ++live_count_;
+  live_count_.add();
+  if (live_count_.get() > peak_live_.get()) peak_live_.set(live_count_.get());
 }
 
 void Hub::remove_live(GreenletBase& g) noexcept {
@@ -201,11 +207,15 @@ void Hub::remove_live(GreenletBase& g) noexcept {
     return;  // not in the list
   if (g.live_next_ != nullptr) g.live_next_->live_prev_ = g.live_prev_;
   g.live_prev_ = g.live_next_ = nullptr;
-  --live_count_;
+  live_count_.sub();
 }
 
 void Hub::start(GreenletBase& g, bool later, double seconds) {
   g.hub_ = this;
+  g.spawned_at_ = loop_now_;
+  GreenletBase* spawner = detail::ThreadState::get().current->greenlet_base();
+  g.spawner_id_ = spawner != nullptr ? spawner->id_ : 0;
+  spawns_.add();
   g.add_ref();  // the hub's: a spawned greenlet runs whether or not anyone holds a handle
   add_live(g);
   if (!later) {
@@ -246,13 +256,16 @@ void Hub::resume(GreenletBase& g) {
   }
   g.sched_ = GreenletBase::Sched::running;
   g.waiting_on_ = nullptr;
-  ++switches_;
+  g.waiting_fd_ = -1;
+  g.wait_deadline_ = 0;
+  turn_.add();  // odd: a greenlet runs
   try {
     g.RawGreenlet::switch_to();
   } catch (...) {
     // Only starting can fail (no memory for a stack): the greenlet dies with the error.
     g.finish(std::current_exception());
   }
+  turn_.add();  // even: back in the loop
   if (g.RawGreenlet::dead() || g.cancelled_) {
     remove_live(g);
     g.release();
@@ -281,12 +294,14 @@ void Hub::poll_if_due() {
   if (now - last_poll_ < kPollInterval) return;
   last_poll_ = now;
   ev_run(loop_, EVRUN_NOWAIT);
+  loop_now_ = ev_now(loop_);
 }
 
 void Hub::wait_for_events() {
   const bool external = external_work_.load(std::memory_order_acquire) > 0;
   if (external) ev_ref(loop_);
   const int active = ev_run(loop_, EVRUN_ONCE);
+  loop_now_ = ev_now(loop_);
   if (external) ev_unref(loop_);
   last_poll_ = std::chrono::steady_clock::now();
   if (active > (external ? 1 : 0) || external || ready_head_ != nullptr ||
@@ -297,6 +312,7 @@ void Hub::wait_for_events() {
     ev_ref(loop_);
     ev_timer_start(loop_, &async_->recheck);
     ev_run(loop_, EVRUN_ONCE);
+    loop_now_ = ev_now(loop_);
     ev_timer_stop(loop_, &async_->recheck);
     ev_unref(loop_);
     return;
@@ -334,12 +350,14 @@ void Hub::raise_loop_exit_in_main() {
     std::string message = "green::LoopExit: this operation would block forever: the main greenlet waits on ";
     message += main_->waiting_on_ != nullptr ? main_->waiting_on_ : "the hub";
     message += ", and no greenlet is ready, no watcher is active and no other thread could wake it";
-    if (live_count_ > 0) message += "; blocked greenlets: " + describe_blocked();
+    if (live_count_.get() > 0) message += "; blocked greenlets: " + describe_blocked();
     error = std::make_exception_ptr(LoopExit(message));
   }
   main_->sched_ = GreenletBase::Sched::running;
   main_->waiting_on_ = nullptr;
+  turn_.add();
   main_->throw_to(std::move(error));
+  turn_.add();
 }
 
 void Hub::run() {
@@ -360,6 +378,7 @@ void Hub::suspend(GreenletBase& self, const char* what) {
   self.raise_pending();  // deferred by a hook that could not throw: this is the next switch point
   self.sched_ = GreenletBase::Sched::waiting;
   self.waiting_on_ = what;
+  self.waiting_since_ = loop_now_;
   switch_to();
 }
 
@@ -430,6 +449,9 @@ bool Waiter::notify(int reason) noexcept {
 
 int Waiter::wait(std::optional<double> timeout) {
   if (fired()) return reason();
+  hub_->count_wait(what_);
+  greenlet_->waiting_fd_ = fd_;
+  greenlet_->waiting_direction_ = direction_;
   ev_timer timer;
   const bool timed = timeout.has_value();
   if (timed) {
@@ -442,6 +464,7 @@ int Waiter::wait(std::optional<double> timeout) {
     timer.data = this;
     ev_now_update(hub_->loop());
     ev_timer_start(hub_->loop(), &timer);
+    greenlet_->wait_deadline_ = ev_now(hub_->loop()) + *timeout;
   }
   struct StopTimer {
     struct ev_loop* loop;

@@ -59,7 +59,10 @@ Slot& slot_for(int fd) {
 // Lives in the waiting greenlet's frame for the length of one wait.
 struct WaitNode {
   WaitNode(const char* what, int fd, int events, bool exclusive)
-      : waiter(what), hub(&Hub::current()), fd(fd), events(events), exclusive(exclusive) {}
+      : waiter(what), hub(&Hub::current()), fd(fd), events(events), exclusive(exclusive) {
+    // Shown by run info and gdb's green-info beside the wait's description.
+    waiter.set_fd(fd, events == (kReadable | kWritable) ? "read/write" : events == kReadable ? "read" : "write");
+  }
 
   ev_io io;
   Waiter waiter;
