@@ -41,6 +41,7 @@
 #include "green/async_result.hpp"
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
+#include "green/iwait.hpp"
 #include "green/linkable.hpp"
 #include "green/thread_pool.hpp"
 
@@ -196,28 +197,7 @@ class IMap {
     }
   }
 
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    explicit iterator(IMap* owner) : owner_(owner) { ++*this; }
-    R& operator*() const { return *current_; }
-    R* operator->() const { return &**this; }
-    iterator& operator++() {
-      current_.reset();
-      current_ = owner_->next();
-      if (!current_) owner_ = nullptr;
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& a, const iterator& b) { return a.owner_ == b.owner_; }
-
-   private:
-    IMap* owner_ = nullptr;
-    mutable std::optional<R> current_;
-  };
+  using iterator = detail::PullIterator<IMap, R>;
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(); }
 

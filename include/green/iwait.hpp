@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <iterator>
 #include <memory>
@@ -31,6 +32,34 @@ Linkable& linkable_of(const T& object) {
   else
     return object.get();  // std::reference_wrapper
 }
+}  // namespace detail
+
+namespace detail {
+// The input iterator of a range whose owner hands out its items one by one: owner.next()
+// returns std::optional<T>, empty at the end (iwait, as_completed, imap).
+template <class Owner, class T>
+class PullIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = T;
+  using difference_type = std::ptrdiff_t;
+  PullIterator() = default;
+  explicit PullIterator(Owner* owner) : owner_(owner) { ++*this; }
+  T& operator*() const { return *current_; }
+  T* operator->() const { return &*current_; }
+  PullIterator& operator++() {
+    current_.reset();
+    current_ = owner_->next();
+    if (!current_) owner_ = nullptr;
+    return *this;
+  }
+  void operator++(int) { ++*this; }
+  friend bool operator==(const PullIterator& a, const PullIterator& b) { return a.owner_ == b.owner_; }
+
+ private:
+  Owner* owner_ = nullptr;
+  mutable std::optional<T> current_;
+};
 }  // namespace detail
 
 template <class T>
@@ -86,29 +115,7 @@ class IWait {
     }
   }
 
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = T;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const T*;
-    using reference = const T&;
-    iterator() = default;
-    explicit iterator(IWait* owner) : owner_(owner) { ++*this; }
-    const T& operator*() const { return *current_; }
-    const T* operator->() const { return &*current_; }
-    iterator& operator++() {
-      current_ = owner_->next();
-      if (!current_) owner_ = nullptr;
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& a, const iterator& b) { return a.owner_ == b.owner_; }
-
-   private:
-    IWait* owner_ = nullptr;
-    std::optional<T> current_;
-  };
+  using iterator = detail::PullIterator<IWait, T>;
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(); }
 

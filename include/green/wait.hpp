@@ -153,27 +153,7 @@ class AsCompleted {
     return object;
   }
 
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = T;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    explicit iterator(AsCompleted* owner) : owner_(owner) { ++*this; }
-    const T& operator*() const { return *current_; }
-    const T* operator->() const { return &*current_; }
-    iterator& operator++() {
-      current_ = owner_->next();
-      if (!current_) owner_ = nullptr;
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& a, const iterator& b) { return a.owner_ == b.owner_; }
-
-   private:
-    AsCompleted* owner_ = nullptr;
-    std::optional<T> current_;
-  };
+  using iterator = detail::PullIterator<AsCompleted, T>;
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(); }
 
