@@ -48,7 +48,7 @@ int fcntl_impl(Real real, int fd, int cmd, void* arg) noexcept {
       const int flags = static_cast<int>(reinterpret_cast<long>(arg));
       if (e == nullptr) return real(fd, cmd, flags);
       int r = real(fd, cmd, flags | O_NONBLOCK);
-      if (r == 0) e->set_user_nonblock((flags & O_NONBLOCK) != 0);
+      if (r == 0) set_user_nonblock(*e, (flags & O_NONBLOCK) != 0);
       return r;
     }
     case F_DUPFD:
@@ -132,7 +132,7 @@ int ioctl(int fd, unsigned long request, ...) {
       const bool on = *static_cast<const int*>(arg) != 0;
       int one = 1;
       int r = GREEN_REAL(ioctl)(fd, request, &one);
-      if (r == 0) e->set_user_nonblock(on);
+      if (r == 0) green::patch::set_user_nonblock(*e, on);
       return r;
     }
   }

@@ -58,15 +58,23 @@ Directory* grow(std::size_t need_chunks) noexcept {
 
 }  // namespace
 
+// Description ids: 0 is never used, so an unmanaged entry matches no description.
+static constinit std::atomic<std::uint64_t> next_description{1};
+
 void FdEntry::manage(FdKind kind, bool user_nonblock) noexcept {
   user_nonblock_.store(user_nonblock, std::memory_order_relaxed);
+  description_.store(next_description.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
+  copied_.store(false, std::memory_order_relaxed);
   drained_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(0, std::memory_order_relaxed);
   send_timeout_us_.store(0, std::memory_order_relaxed);
   kind_.store(kind, std::memory_order_release);
 }
 
-void FdEntry::copy_from(const FdEntry& other) noexcept {
+void FdEntry::copy_from(FdEntry& other) noexcept {
+  other.copied_.store(true, std::memory_order_relaxed);
+  copied_.store(true, std::memory_order_relaxed);
+  description_.store(other.description(), std::memory_order_relaxed);
   user_nonblock_.store(other.user_nonblock(), std::memory_order_relaxed);
   drained_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(other.recv_timeout_us_.load(std::memory_order_relaxed), std::memory_order_relaxed);
@@ -76,6 +84,8 @@ void FdEntry::copy_from(const FdEntry& other) noexcept {
 
 void FdEntry::reset() noexcept {
   kind_.store(FdKind::none, std::memory_order_release);
+  description_.store(0, std::memory_order_relaxed);
+  copied_.store(false, std::memory_order_relaxed);
   drained_.store(false, std::memory_order_relaxed);
   user_nonblock_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(0, std::memory_order_relaxed);
@@ -151,6 +161,39 @@ void copy_fd(int from, int to) noexcept {
     target->copy_from(*source);
     fd_opened(to);
   }
+}
+
+namespace {
+
+// Calls f on `e` and on every managed entry of the same open file description.
+template <class F>
+void for_each_copy(FdEntry& e, F&& f) noexcept {
+  if (!e.copied()) {
+    f(e);
+    return;
+  }
+  const std::uint64_t id = e.description();
+  Directory* dir = directory.load(std::memory_order_acquire);
+  for (std::size_t c = 0; dir != nullptr && c < dir->size; ++c) {
+    FdEntry* entries = dir->chunks[c].load(std::memory_order_acquire);
+    if (entries == nullptr) continue;
+    for (int i = 0; i < kChunkSize; ++i)
+      if (entries[i].managed() && entries[i].description() == id) f(entries[i]);
+  }
+}
+
+}  // namespace
+
+void set_user_nonblock(FdEntry& e, bool on) noexcept {
+  for_each_copy(e, [on](FdEntry& copy) { copy.set_user_nonblock(on); });
+}
+
+void set_recv_timeout(FdEntry& e, std::int64_t us) noexcept {
+  for_each_copy(e, [us](FdEntry& copy) { copy.set_recv_timeout(us); });
+}
+
+void set_send_timeout(FdEntry& e, std::int64_t us) noexcept {
+  for_each_copy(e, [us](FdEntry& copy) { copy.set_send_timeout(us); });
 }
 
 double monotonic_now() noexcept {

@@ -10,6 +10,11 @@
 // standard streams and other inherited descriptors, eventfds, epoll fds) is unmanaged and
 // passes straight through.
 //
+// O_NONBLOCK and the socket timeouts belong to the open file description, which dup and
+// its kin share: each entry carries the id of its description, and setting them through
+// one descriptor sets them on every copy (set_user_nonblock and friends below). Only a
+// description that was ever copied pays for the walk over the table.
+//
 // The table is flat and indexed by fd: a directory of fixed-size chunks that grows to any
 // fd number (no cap; sized on demand, not from RLIMIT_NOFILE at start-up). Chunks are
 // never freed, so a lookup from any thread is two loads and needs no lock.
@@ -41,6 +46,9 @@ class FdEntry {
   bool managed() const noexcept { return kind() != FdKind::none; }
   bool user_nonblock() const noexcept { return user_nonblock_.load(std::memory_order_relaxed); }
   void set_user_nonblock(bool on) noexcept { user_nonblock_.store(on, std::memory_order_relaxed); }
+  // The open file description: the same id for a descriptor and its copies.
+  std::uint64_t description() const noexcept { return description_.load(std::memory_order_relaxed); }
+  bool copied() const noexcept { return copied_.load(std::memory_order_relaxed); }
   // SO_RCVTIMEO / SO_SNDTIMEO in seconds; nullopt when unset (0 in the kernel's terms).
   std::optional<double> recv_timeout() const noexcept { return decode(recv_timeout_us_); }
   std::optional<double> send_timeout() const noexcept { return decode(send_timeout_us_); }
@@ -54,7 +62,7 @@ class FdEntry {
   void set_drained(bool on) noexcept { drained_.store(on, std::memory_order_relaxed); }
 
   void manage(FdKind kind, bool user_nonblock) noexcept;
-  void copy_from(const FdEntry& other) noexcept;
+  void copy_from(FdEntry& other) noexcept;
   void reset() noexcept;
 
  private:
@@ -66,6 +74,8 @@ class FdEntry {
   std::atomic<FdKind> kind_{FdKind::none};
   std::atomic<bool> user_nonblock_{false};
   std::atomic<bool> drained_{false};
+  std::atomic<bool> copied_{false};  // the description has (or had) another descriptor
+  std::atomic<std::uint64_t> description_{0};
   std::atomic<std::int64_t> recv_timeout_us_{0};
   std::atomic<std::int64_t> send_timeout_us_{0};
 };
@@ -89,6 +99,11 @@ void forget_fd(int fd) noexcept;
 void forget_fd_range(unsigned first, unsigned last) noexcept;
 // After a successful dup: `to` describes the same open file as `from`.
 void copy_fd(int from, int to) noexcept;
+// F_SETFL/FIONBIO's O_NONBLOCK and SO_RCVTIMEO/SO_SNDTIMEO, on `e` and every descriptor
+// that shares its open file description.
+void set_user_nonblock(FdEntry& e, bool on) noexcept;
+void set_recv_timeout(FdEntry& e, std::int64_t us) noexcept;
+void set_send_timeout(FdEntry& e, std::int64_t us) noexcept;
 
 // What a cooperative wait on a descriptor ended with.
 enum class WaitResult { ready, timed_out, closed, interrupted, failed /* no memory */ };

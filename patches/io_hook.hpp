@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 
@@ -20,6 +21,9 @@
 #include "fd_table.hpp"
 
 namespace green::patch {
+
+// What a readv/recvmsg asks for: the sum of its buffers.
+std::size_t iov_bytes(const iovec* iov, int count) noexcept;
 
 inline std::optional<double> timeout_for(const FdEntry& e, WaitFor what) noexcept {
   return what == WaitFor::read ? e.recv_timeout() : e.send_timeout();
@@ -47,8 +51,9 @@ inline int wait_again(GreenletBase* self, int fd, WaitFor what, std::optional<do
   return EINTR;
 }
 
-// `requested`: the bytes a read asked for (0 when unknown, and for writes), to learn
-// whether it drained the kernel buffer (FdEntry::drained).
+// `requested`: the bytes a read asked for (0 for writes), to learn whether it drained the
+// kernel buffer (FdEntry::drained). A read of 0 bytes never waits first: the kernel
+// answers it at once (read() returns 0 even with nothing queued).
 template <class Op>
 ssize_t cooperative_io(int fd, WaitFor what, Op&& op, std::size_t requested = 0) noexcept {
   FdEntry* e = managed_fd(fd);
@@ -57,7 +62,7 @@ ssize_t cooperative_io(int fd, WaitFor what, Op&& op, std::size_t requested = 0)
   const std::optional<double> timeout = timeout_for(*e, what);
   const double deadline = timeout ? monotonic_now() + *timeout : 0;
   const bool reading = what == WaitFor::read;
-  if (reading && self != nullptr && e->drained()) {
+  if (reading && self != nullptr && requested > 0 && e->drained()) {
     e->set_drained(false);
     if (int err = wait_again(self, fd, what, timeout, deadline)) {
       errno = err;

@@ -357,7 +357,10 @@ pthread_t pthread_self() noexcept {
   return GREEN_REAL(pthread_self)();
 }
 
-int pthread_equal(pthread_t a, pthread_t b) noexcept { return a == b; }
+// Defined under another C++ name: with optimisation, glibc's header has an inline
+// pthread_equal that clang will not let us redefine.
+int green_pthread_equal(pthread_t a, pthread_t b) noexcept __asm__("pthread_equal");
+int green_pthread_equal(pthread_t a, pthread_t b) noexcept { return a == b; }
 
 void pthread_exit(void* result) {
   GreenletBase* self = GREEN_THREADS_SELF();

@@ -32,6 +32,16 @@ FdKind socket_kind(int type) noexcept {
   return (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM ? FdKind::socket : FdKind::datagram;
 }
 
+}  // namespace
+
+std::size_t iov_bytes(const iovec* iov, int count) noexcept {
+  std::size_t total = 0;
+  for (int i = 0; iov != nullptr && i < count; ++i) total += iov[i].iov_len;
+  return total;
+}
+
+namespace {
+
 FdKind fd_kind_of(int fd) noexcept {
   FdEntry* e = managed_fd(fd);
   return e != nullptr ? e->kind() : FdKind::socket;
@@ -117,7 +127,8 @@ ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
 }
 
 ssize_t readv(int fd, const struct iovec* iov, int count) {
-  return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(readv)(fd, iov, count); });
+  return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(readv)(fd, iov, count); },
+                        green::patch::iov_bytes(iov, count));
 }
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
@@ -151,7 +162,8 @@ ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags, st
 
 ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
   if (flags & MSG_DONTWAIT) return GREEN_REAL(recvmsg)(fd, msg, flags);
-  return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(recvmsg)(fd, msg, flags); });
+  return cooperative_io(fd, WaitFor::read, [&] { return GREEN_REAL(recvmsg)(fd, msg, flags); },
+                        msg != nullptr ? green::patch::iov_bytes(msg->msg_iov, static_cast<int>(msg->msg_iovlen)) : 0);
 }
 
 int recvmmsg(int fd, struct mmsghdr* msgs, unsigned int n, int flags, struct timespec* timeout) {
@@ -216,9 +228,9 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
     const auto* tv = static_cast<const timeval*>(value);
     const std::int64_t us = static_cast<std::int64_t>(tv->tv_sec) * 1'000'000 + tv->tv_usec;
     if (name == SO_RCVTIMEO)
-      e->set_recv_timeout(us);
+      green::patch::set_recv_timeout(*e, us);
     else
-      e->set_send_timeout(us);
+      green::patch::set_send_timeout(*e, us);
   }
   return r;
 }

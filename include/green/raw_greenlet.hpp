@@ -19,6 +19,17 @@
 
 #include <boost/context/detail/fcontext.hpp>
 
+// GCC names the sanitizers with these macros; clang before 16 only answers __has_feature.
+// Everything below (and the stack pool's ASan calls) keys on the GCC names.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#if __has_feature(thread_sanitizer) && !defined(__SANITIZE_THREAD__)
+#define __SANITIZE_THREAD__ 1
+#endif
+#endif
+
 namespace green {
 
 class GreenletBase;
