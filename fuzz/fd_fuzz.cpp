@@ -64,6 +64,7 @@ struct Ofd {
   std::string inbox;      // stream and pipe: bytes readable here
   std::deque<std::string> messages;  // datagram: messages readable here
   bool shut_wr = false;   // shutdown(SHUT_WR) on this socket
+  bool reset = false;     // stream: the peer went away with data unread: ECONNRESET once
   long rcvtimeo_us = 0;   // SO_RCVTIMEO (socket option: shared by every dup)
 };
 
@@ -108,8 +109,11 @@ class Model {
   void close_fd(int fd) {
     auto it = fds.find(fd);
     if (it == fds.end()) return;
-    --ofds[it->second.ofd].refs;
+    Ofd& o = ofds[it->second.ofd];
     fds.erase(it);
+    // A stream socket closed with bytes unread resets its peer (Linux's AF_UNIX): the
+    // peer's next read that finds nothing queued fails with ECONNRESET, once.
+    if (--o.refs == 0 && o.kind == Kind::stream && !o.inbox.empty() && peer_alive(o)) ofds[o.peer].reset = true;
   }
   Ofd& of(int fd) { return ofds[fds.at(fd).ofd]; }
   bool peer_alive(const Ofd& o) const { return o.peer >= 0 && ofds[o.peer].refs > 0; }
@@ -391,6 +395,11 @@ struct Run {
                  o.inbox.size());
       o.inbox.erase(0, want);
       return;
+    }
+    if (o.reset) {
+      o.reset = false;
+      errno = err;
+      return expect_error(r, ECONNRESET, call, fd);
     }
     if (!m.would_block(o, n, recv)) {
       FUZZ_CHECK(r == 0, "%s(%d, %zu) on an empty %s (end of file or 0 bytes): %zd errno %d", call, fd, n,

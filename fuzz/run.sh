@@ -50,9 +50,11 @@ for n in "${names[@]}"; do
   corpus="$build/corpus/$n"
   artifacts="$build/artifacts/$n/"
   mkdir -p "$corpus" "$artifacts"
+  dict=()
+  [[ -f fuzz/$n.dict ]] && dict=(-dict="fuzz/$n.dict")
   echo "=== fuzz: $n for ${seconds}s ==="
   # -rss_limit_mb: the hub and greenlet stacks are mapped lazily; 2 GB is plenty.
-  if ! "$build/fuzz/${n}_fuzz" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+  if ! "$build/fuzz/${n}_fuzz" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
       -artifact_prefix="$artifacts" "$corpus" "fuzz/corpus/$n" 2>"$build/$n.log"; then
     failed+=("$n")
     # fd_fuzz links the patch layer, whose pipe() hook leaves the sanitizer's own pipe to

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 
 namespace crawler {
@@ -92,7 +93,9 @@ Robots Robots::parse(std::string_view text, std::string_view user_agent) {
       char* stop = nullptr;
       std::string v(value);
       double d = std::strtod(v.c_str(), &stop);
-      if (stop != v.c_str() && d >= 0) {
+      // "inf" or "1e999" would stall the origin for ever, and "nan" compares false with
+      // everything: only a finite delay counts.
+      if (stop != v.c_str() && std::isfinite(d) && d >= 0) {
         if (for_mine) mine.crawl_delay_ = d;
         if (for_star) star.crawl_delay_ = d;
       }

@@ -39,8 +39,17 @@ std::optional<std::string> finish(CURLU* u) {
   if (!scheme || (*scheme != "http" && *scheme != "https")) return std::nullopt;
   auto host = get_part(u, CURLUPART_HOST);
   if (!host || host->empty()) return std::nullopt;
+  if (get_part(u, CURLUPART_ZONEID)) return std::nullopt;  // [fe80::1%eth0]: this machine's link only
   std::string lower = *host;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  // A host name of ASCII letters, digits, '-', '_' and dots, or an IPv6 address in
+  // brackets. curl lets other bytes through ("%", raw UTF-8); an international name is
+  // taken only in its punycode form ("xn--..."): libcurl 7.88's CURLU_PUNYCODE fails.
+  const bool ipv6 = lower.front() == '[';
+  if (!std::all_of(lower.begin(), lower.end(), [ipv6](unsigned char c) {
+        return std::isalnum(c) || c == '.' || (ipv6 ? c == ':' || c == '[' || c == ']' : c == '-' || c == '_');
+      }))
+    return std::nullopt;
   if (lower != *host && curl_url_set(u, CURLUPART_HOST, lower.c_str(), 0) != CURLUE_OK) return std::nullopt;
   curl_url_set(u, CURLUPART_FRAGMENT, nullptr, 0);
   curl_url_set(u, CURLUPART_USER, nullptr, 0);
@@ -75,7 +84,9 @@ std::optional<std::string> resolve_url(std::string_view base, std::string_view h
   UrlHandle u(curl_url());
   if (!u) return std::nullopt;
   std::string b(base);
-  if (curl_url_set(u.get(), CURLUPART_URL, b.c_str(), 0) != CURLUE_OK) return std::nullopt;
+  // Encoded like an href: a base that is not normalised (a page's <base href> resolved
+  // from the raw page URL) must not leave raw bytes in what resolves against it.
+  if (curl_url_set(u.get(), CURLUPART_URL, b.c_str(), CURLU_URLENCODE) != CURLUE_OK) return std::nullopt;
   // "" and "#frag" are the document itself (curl 7.88 resolves "#frag" to the directory).
   if (href.empty() || href.front() == '#') return finish(u.get());
   std::string h(href);

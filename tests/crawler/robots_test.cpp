@@ -91,3 +91,10 @@ TEST(Robots, PathologicalWildcardsStayFast) {
   auto r = Robots::parse(rule, "x");
   EXPECT_TRUE(r.allowed("/" + std::string(2000, 'a')));
 }
+
+// Found by fuzz/robots_fuzz: "Crawl-delay: inf" was kept and stalled the origin for ever.
+TEST(Robots, CrawlDelayMustBeFinite) {
+  for (const char* bad : {"inf", "INFINITY", "1e999", "nan", "-1"})
+    EXPECT_FALSE(Robots::parse(std::string("User-agent: *\nCrawl-delay: ") + bad + "\n", "x").crawl_delay()) << bad;
+  EXPECT_DOUBLE_EQ(*Robots::parse("User-agent: *\nCrawl-delay: 1e3\n", "x").crawl_delay(), 1000.0);
+}

@@ -34,6 +34,31 @@ TEST(Url, RejectsNonHttpAndMalformed) {
   EXPECT_EQ(normalize_url("http://exa mple.com/"), std::nullopt);
 }
 
+// Found by fuzz/url_fuzz: a host with non-ASCII bytes came back raw. Only the punycode
+// spelling of an international name is taken.
+TEST(Url, HostsOutsideAsciiAreRejected) {
+  EXPECT_EQ(normalize_url("http://b\xc3\xbc" "cher.example/a"), std::nullopt);
+  EXPECT_EQ(normalize_url("http://xn--bcher-kva.example/a"), "http://xn--bcher-kva.example/a");
+  EXPECT_EQ(normalize_url("http://example\xef" "com/"), std::nullopt);
+  EXPECT_EQ(resolve_url("http://example.com/", "//b\xc3\xbc" "cher.example/x"), std::nullopt);
+}
+
+// Found by fuzz/url_fuzz: an empty href against a base with raw bytes gave them back raw.
+TEST(Url, ResolvingAgainstARawBaseEncodes) {
+  EXPECT_EQ(resolve_url("http://example.com/a b/\xf5", ""), "http://example.com/a%20b/%f5");
+  EXPECT_EQ(resolve_url("http://example.com/a b/", "c"), "http://example.com/a%20b/c");
+}
+
+// Found by fuzz/url_fuzz: curl takes "%" in a host, and split_url's origin then differed
+// from the URL's own spelling of it.
+TEST(Url, RejectsHostsNoNameCanHave) {
+  EXPECT_EQ(normalize_url("http://h.exampl%25/"), std::nullopt);
+  EXPECT_EQ(normalize_url("http://a%41.example/"), "http://aa.example/");  // decoded, then lower case
+  EXPECT_EQ(normalize_url("http://[::1]:8080/x"), "http://[::1]:8080/x");
+  EXPECT_EQ(normalize_url("http://my_host.example/"), "http://my_host.example/");
+  EXPECT_EQ(normalize_url("http://[::%251]/a"), std::nullopt);  // a zone id
+}
+
 TEST(Url, ResolvesRelativeForms) {
   const std::string base = "http://example.com/dir/page.html?x=1";
   EXPECT_EQ(resolve_url(base, "other.html"), "http://example.com/dir/other.html");
