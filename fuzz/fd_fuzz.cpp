@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -353,6 +354,8 @@ struct Run {
       case Kind::dgram: {
         if (!m.peer_alive(o)) {
           FUZZ_CHECK(r == -1 && errno != EAGAIN, "send to a closed peer on %d: %zd errno %d", fd, r, errno);
+          // Linux drops what this socket had queued when it learns its peer is gone.
+          o.messages.clear();
           return;
         }
         FUZZ_CHECK(r == static_cast<ssize_t>(data.size()), "datagram write(%d, %zu) returned %zd errno %d", fd,
@@ -425,11 +428,26 @@ struct Run {
       return;
     }
     // A blocking read with nothing to return waits: do_blocking_read makes those.
-    const bool use_recv = o.kind != Kind::pipe_read && in.ConsumeBool();
+    // read and readv (two buffers) behave alike, and so do recv and recvmsg (two buffers);
+    // the recv family only on sockets.
+    static constexpr const char* kCalls[] = {"read", "readv", "recv", "recvmsg"};
+    const int call = in.ConsumeIntegralInRange<int>(0, o.kind == Kind::pipe_read ? 1 : 3);
+    const bool use_recv = call >= 2;
     if (!o.nonblock && m.would_block(o, n, use_recv)) return;
-    const ssize_t r = use_recv ? ::recv(fd, buf, n, 0) : ::read(fd, buf, n);
-    TRACE("%s(%d, %zu) = %zd", use_recv ? "recv" : "read", fd, n, r);
-    expect_read(o, fd, n, r, buf, use_recv ? "recv" : "read", use_recv);
+    const std::size_t first = n / 3;
+    iovec iov[2] = {{buf, first}, {buf + first, n - first}};
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+    ssize_t r = -1;
+    switch (call) {
+      case 0: r = ::read(fd, buf, n); break;
+      case 1: r = ::readv(fd, iov, 2); break;
+      case 2: r = ::recv(fd, buf, n, 0); break;
+      case 3: r = ::recvmsg(fd, &msg, 0); break;
+    }
+    TRACE("%s(%d, %zu) = %zd", kCalls[call], fd, n, r);
+    expect_read(o, fd, n, r, buf, kCalls[call], use_recv);
   }
 
   // A read that really waits, in blocking mode with nothing queued.
