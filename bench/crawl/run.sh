@@ -4,8 +4,10 @@
 # connections reused: green (the crawler's fetch loop: libcurl easy in a green::Pool, linked
 # with green::patch) against curl_multi (the event-driven limit), Go's net/http client and
 # Python gevent (monkey.patch_all). The ideal is URLS / CONCURRENCY * 50 ms = 0.5 s.
-# Prints each wall time (best of RUNS, default 3) and its ratio to curl_multi, and draws
-# them into bench/crawl/crawl.png when gnuplot (gnuplot-nox) is installed.
+# Prints each wall time (best of RUNS, default 3) and its ratio to curl_multi, the client's
+# CPU time (user + system, median of the runs: steadier than wall time on a shared
+# machine), and draws the wall times into bench/crawl/crawl.png when gnuplot (gnuplot-nox)
+# is installed.
 #
 #   bench/crawl/run.sh [BUILD_DIR=build] [URLS=5000] [CONCURRENCY=500] [RUNS=3]
 #
@@ -38,21 +40,24 @@ port=$((40000 + RANDOM % 20000))
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
 prefix="http://127.0.0.1:$port/page/"
 
-best() {  # command... -> the best wall time of $runs runs
-  local t b=""
+best() {  # command... -> "WALL CPU": the best wall time of $runs runs, their median CPU time
+  local t b="" cpus="" TIMEFORMAT="%3U %3S"
   for _ in $(seq "$runs"); do
-    t=$("$@") || { echo "failed"; return; }
+    { time "$@" >"$work/out"; } 2>"$work/cpu" || { echo "failed"; return; }
+    t=$(cat "$work/out")
+    cpus="$cpus $(tail -1 "$work/cpu" | awk '{ print $1 + $2 }')"
     if [[ -z $b ]] || awk -v t="$t" -v b="$b" 'BEGIN { exit !(t < b) }'; then b=$t; fi
   done
-  echo "$b"
+  echo "$b $(echo $cpus | tr ' ' '\n' | sort -g | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }')"
 }
 
 echo "$urls URLs, $concurrency at a time, 50 ms + 10 KB each (ideal $(awk -v u="$urls" -v c="$concurrency" 'BEGIN { printf "%.2f", u / c * 0.05 }') s)"
-printf "%-12s %18s %18s\n" "client" "new conn (s, x)" "reused (s, x)"
+printf "%-12s %18s %18s %14s\n" "client" "new conn (s, x)" "reused (s, x)" "CPU new, reused"
 declare -A base
 : >"$work/results.dat"
 for client in curl_multi green go gevent; do
   row="$client"
+  cpu=""
   printf "%-12s" "$client"
   for mode in new reuse; do
     case $client in
@@ -63,6 +68,7 @@ for client in curl_multi green go gevent; do
         if ((have_gevent)); then t=$(best /usr/bin/python3 "$here/gevent_fetch.py" "$prefix" "$urls" "$concurrency" "$mode")
         else t="skipped"; fi ;;
     esac
+    if [[ $t =~ ^[0-9.]+\ [0-9.]+$ ]]; then cpu="$cpu ${t#* }"; t=${t% *}; else cpu="$cpu -"; fi
     [[ $client == curl_multi ]] && base[$mode]=$t
     [[ $t =~ ^[0-9.]+$ ]] && row="$row $t" || row="$row 0"
     if [[ $t =~ ^[0-9.]+$ && ${base[$mode]} =~ ^[0-9.]+$ ]]; then
@@ -71,7 +77,7 @@ for client in curl_multi green go gevent; do
       printf "%18s" "$t"
     fi
   done
-  echo
+  printf "%15s\n" "$cpu"
   echo "$row" >>"$work/results.dat"
 done
 
