@@ -35,9 +35,22 @@ command -v go >/dev/null || { echo "bench/crawl needs Go (golang-go) for its ser
 have_gevent=0
 /usr/bin/python3 -c "import gevent" 2>/dev/null && have_gevent=1
 
-port=$((40000 + RANDOM % 20000))
-"$work/server" "$port" &
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+# The server's port lies below the ephemeral range: a run leaves thousands of client ports
+# of that range in TIME_WAIT, and a listener cannot bind one of them.
+read -r ephemeral_low ephemeral_high </proc/sys/net/ipv4/ip_local_port_range || { ephemeral_low=32768; ephemeral_high=60999; }
+for _ in $(seq 10); do
+  if ((ephemeral_low > 11000)); then port=$((10000 + RANDOM % (ephemeral_low - 10000)))
+  else port=$((ephemeral_high + 1 + RANDOM % (65535 - ephemeral_high))); fi
+  "$work/server" "$port" 2>/dev/null &
+  server=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$server" 2>/dev/null && break
+done
+kill -0 "$server" 2>/dev/null || { echo "bench/crawl: the server did not start"; exit 1; }
 prefix="http://127.0.0.1:$port/page/"
 
 best() {  # command... -> "WALL CPU": the best wall time of $runs runs, their median CPU time
