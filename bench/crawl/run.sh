@@ -52,6 +52,8 @@ for _ in $(seq 10); do
 done
 kill -0 "$server" 2>/dev/null || { echo "bench/crawl: the server did not start"; exit 1; }
 prefix="http://127.0.0.1:$port/page/"
+# Untimed, so that the first client measured does not pay for the server's warm-up.
+for mode in new reuse; do "$work/curl_multi" "$prefix" "$urls" "$concurrency" "$mode" >/dev/null || true; done
 
 best() {  # command... -> "WALL CPU": the best wall time of $runs runs, their median CPU time
   local t b="" cpus="" TIMEFORMAT="%3U %3S"
