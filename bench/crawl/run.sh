@@ -106,7 +106,7 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set yrange [0:*]
-set key top left
+set key below
 plot "$work/results.dat" using 2:xtic(1) title "new connection per URL", "" using 3 title "connections reused"
 PLOT
   echo "chart: $here/crawl.png"
