@@ -35,11 +35,12 @@ void after_copy(int from, int to) noexcept {
 }
 
 // The real flags the last F_GETFL on this thread read from a managed descriptor, valid
-// until this thread's next fcntl or ioctl and while the number names the same file. The usual way to make a socket
-// non-blocking, `fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)`, then writes back
-// exactly what the kernel holds (the descriptor is non-blocking underneath already), and
-// that second syscall is skipped. Another thread or process changing the flags in between
-// is indistinguishable from its change landing just after ours.
+// until this thread's next fcntl or ioctl and while the number names the same file. The
+// usual way to make a socket non-blocking, `fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) |
+// O_NONBLOCK)`, then writes back exactly what the kernel holds (the descriptor is
+// non-blocking underneath already), and that second syscall is skipped. Another thread or
+// process changing the flags in between is indistinguishable from its change landing just
+// after ours.
 struct LastGetfl {
   int fd = -1;
   std::uint32_t generation = 0;

@@ -56,19 +56,43 @@ void notify_waiter(struct ev_loop*, ev_io* io, int) { static_cast<Waiter*>(io->d
 // A parked watcher that fires with nobody waiting is stopped there (the descriptor is
 // level-triggered ready and no one is interested); close and dup2 stop it first (see
 // drop_parked_watcher); a descriptor closed by another thread shows as a new generation.
+// While nobody waits on it, it does not count as something that could wake the hub
+// (ev_unref): a wait that nothing else can end is still LoopExit.
 struct Parked {
   ev_io io{};  // inactive until first started
   struct ev_loop* loop = nullptr;
   Waiter* waiter = nullptr;  // the poll waiting on it now
   std::uint32_t generation = 0;
+  bool unreferenced = false;  // active, idle, and taken out of the loop's count
+
+  // Back in the loop's count: before it is stopped or given to a waiter.
+  void reference() noexcept {
+    if (unreferenced) ev_ref(loop);
+    unreferenced = false;
+  }
+  void stop() noexcept {
+    reference();
+    ev_io_stop(loop, &io);
+  }
+  // The waiter is done with it: it stays started, idle.
+  void release() noexcept {
+    waiter = nullptr;
+    if (ev_is_active(&io) && !unreferenced) {
+      ev_unref(loop);
+      unreferenced = true;
+    }
+  }
 };
 
-void on_parked(struct ev_loop* loop, ev_io* io, int) {
+void on_parked(struct ev_loop*, ev_io* io, int) {
   auto* p = static_cast<Parked*>(io->data);
+  // libev stops the watchers of a descriptor the kernel refuses before reporting EV_ERROR:
+  // that stop took its count once more.
+  if (!ev_is_active(io)) p->reference();
   if (p->waiter != nullptr)
     p->waiter->notify(Waiter::kNotified);
-  else
-    ev_io_stop(loop, io);
+  else if (ev_is_active(io))
+    p->stop();
 }
 
 // One per OS thread (a hub's watchers belong to its thread), by fd number.
@@ -76,7 +100,7 @@ class ParkedTable {
  public:
   ~ParkedTable() {
     for (Parked* p : by_fd_) {
-      if (p != nullptr && ev_is_active(&p->io)) ev_io_stop(p->loop, &p->io);
+      if (p != nullptr && ev_is_active(&p->io)) p->stop();
       delete p;
     }
   }
@@ -99,8 +123,9 @@ class ParkedTable {
     // it belongs to another loop.
     if (p == nullptr || p->waiter != nullptr || (p->loop != nullptr && p->loop != loop)) return nullptr;
     p->loop = loop;
+    p->reference();
     const std::uint32_t generation = e->generation();
-    if (ev_is_active(&p->io) && (p->generation != generation || p->io.events != events)) ev_io_stop(loop, &p->io);
+    if (ev_is_active(&p->io) && (p->generation != generation || p->io.events != events)) p->stop();
     if (!ev_is_active(&p->io)) {
       ev_io_init(&p->io, on_parked, fd, events);
       p->io.data = p;
@@ -116,7 +141,7 @@ class ParkedTable {
     const auto index = static_cast<std::size_t>(fd);
     if (fd < 0 || index >= by_fd_.size() || by_fd_[index] == nullptr) return;
     Parked* p = by_fd_[index];
-    if (ev_is_active(&p->io)) ev_io_stop(p->loop, &p->io);
+    if (ev_is_active(&p->io)) p->stop();
     if (p->waiter != nullptr) p->waiter->notify(Waiter::kNotified);
   }
 
@@ -178,7 +203,7 @@ int wait_any(GreenletBase& self, const pollfd* fds, nfds_t n, std::optional<doub
       nfds_t& taken;
       ~Stop() {
         for (nfds_t i = 0; i < count; ++i) ev_io_stop(loop, &watchers[i]);
-        for (nfds_t i = 0; i < taken; ++i) claimed[i]->waiter = nullptr;  // parked, still started
+        for (nfds_t i = 0; i < taken; ++i) claimed[i]->release();  // parked, still started
       }
     } stop{hub.loop(), watchers, started, claimed, taken};
     for (nfds_t i = 0; i < n; ++i) {

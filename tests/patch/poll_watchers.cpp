@@ -5,6 +5,7 @@
 // polls it (woken, POLLNVAL), the number reused for a new socket on this thread or after
 // another OS thread closed it, readiness while nobody polls. And fcntl's F_GETFL then
 // F_SETFL (the one syscall it costs now) still sets exactly what the program asked for.
+// And a watcher left started does not keep a wait that nothing can end from LoopExit.
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,6 +18,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "green/errors.hpp"
+#include "green/event.hpp"
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
 
@@ -211,6 +214,30 @@ void getfl_then_setfl() {
   close(again[1]);
 }
 
+// A watcher left started on a descriptor nobody polls keeps nothing alive: a wait that
+// nothing can end is still LoopExit, not a hang.
+void nothing_left_to_wake() {
+  int sv[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  {
+    Poller p(sv[0], POLLIN);
+    CHECK(write(sv[1], "x", 1) == 1);
+    CHECK(p.greenlet.join(5.0));
+  }
+  char c;
+  CHECK(read(sv[0], &c, 1) == 1);
+  green::Event never;
+  bool loop_exit = false;
+  try {
+    never.wait();
+  } catch (const green::LoopExit&) {
+    loop_exit = true;
+  }
+  CHECK(loop_exit);
+  close(sv[0]);
+  close(sv[1]);
+}
+
 }  // namespace
 
 int main() {
@@ -224,6 +251,7 @@ int main() {
   });
   CHECK(main_body.join(60.0));
   main_body.get();
+  nothing_left_to_wake();  // LoopExit comes to the main greenlet
   std::printf("poll_watchers: ok\n");
   return 0;
 }
