@@ -37,9 +37,19 @@ command -v go >/dev/null || { echo "bench/crawl needs Go (golang-go) for its ser
 have_gevent=0
 /usr/bin/python3 -c "import gevent" 2>/dev/null && have_gevent=1
 
-port=$((40000 + RANDOM % 20000))
-"$work/server" "$port" &
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+# A port below the kernel's ephemeral range (32768 up: a busy port there fails the bind);
+# another if the server could not listen on the one picked.
+for _ in $(seq 10); do
+  port=$((10000 + RANDOM % 20000))
+  "$work/server" "$port" 2>/dev/null &
+  server_pid=$!
+  for _ in $(seq 100); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break 2
+    sleep 0.05
+  done
+done
+kill -0 "$server_pid" 2>/dev/null || { echo "bench/crawl: the server could not listen"; exit 1; }
 prefix="http://127.0.0.1:$port/page/"
 
 best() {  # command... -> the best wall time of $runs runs
