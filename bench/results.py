@@ -623,7 +623,7 @@ def main():
     threads_section(rows, body)
 
     page = ["# Performance results", ""]
-    page.append(f"Made by `bench/run-all` ({args.mode} mode{', `--full`' if args.mode == 'full' else ''}) "
+    page.append(f"Made by `bench/run-all` ({'`--full`' if args.mode == 'full' else 'quick mode, the default'}) "
                 f"on {date}, commit {git_commit(root)}.\n")
     page.append(f"Machine: {machine_line}.\n")
     minutes, seconds = divmod(args.elapsed, 60)
