@@ -6,8 +6,10 @@
 # Python gevent (monkey.patch_all). The ideal is URLS / CONCURRENCY * 50 ms = 0.5 s.
 # Prints each wall time (best of RUNS, default 3) and its ratio to curl_multi, the client's
 # CPU time (user + system, median of the runs: steadier than wall time on a shared
-# machine), and draws the wall times into bench/crawl/crawl.png when gnuplot (gnuplot-nox)
-# is installed.
+# machine), and draws the wall times into bench/crawl/crawl.png (or $CHART) when gnuplot
+# (gnuplot-nox) is installed. With GREEN_BENCH_RESULTS=FILE, also appends one line per
+# client and mode to FILE, tab-separated key=value fields:
+#   bench=crawl client=green mode=new seconds=1.32 urls=5000 concurrency=500
 #
 #   bench/crawl/run.sh [BUILD_DIR=build] [URLS=5000] [CONCURRENCY=500] [RUNS=3]
 #
@@ -20,6 +22,7 @@ build=$(cd "${1:-$root/build}" && pwd)
 urls=${2:-5000}
 concurrency=${3:-500}
 runs=${4:-3}
+chart=${CHART:-$here/crawl.png}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -35,22 +38,19 @@ command -v go >/dev/null || { echo "bench/crawl needs Go (golang-go) for its ser
 have_gevent=0
 /usr/bin/python3 -c "import gevent" 2>/dev/null && have_gevent=1
 
-# The server's port lies below the ephemeral range: a run leaves thousands of client ports
-# of that range in TIME_WAIT, and a listener cannot bind one of them.
-read -r ephemeral_low ephemeral_high </proc/sys/net/ipv4/ip_local_port_range || { ephemeral_low=32768; ephemeral_high=60999; }
+# A port below the kernel's ephemeral range (32768 up: a busy port there fails the bind);
+# another if the server could not listen on the one picked.
 for _ in $(seq 10); do
-  if ((ephemeral_low > 11000)); then port=$((10000 + RANDOM % (ephemeral_low - 10000)))
-  else port=$((ephemeral_high + 1 + RANDOM % (65535 - ephemeral_high))); fi
+  port=$((10000 + RANDOM % 20000))
   "$work/server" "$port" 2>/dev/null &
-  server=$!
+  server_pid=$!
   for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$server" 2>/dev/null || break
+    kill -0 "$server_pid" 2>/dev/null || break
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break 2
     sleep 0.05
   done
-  kill -0 "$server" 2>/dev/null && break
 done
-kill -0 "$server" 2>/dev/null || { echo "bench/crawl: the server did not start"; exit 1; }
+kill -0 "$server_pid" 2>/dev/null || { echo "bench/crawl: the server could not listen"; exit 1; }
 prefix="http://127.0.0.1:$port/page/"
 # Untimed, so that the first client measured does not pay for the server's warm-up.
 for mode in new reuse; do "$work/curl_multi" "$prefix" "$urls" "$concurrency" "$mode" >/dev/null || true; done
@@ -85,6 +85,10 @@ for client in curl_multi green go gevent; do
     esac
     if [[ $t =~ ^[0-9.]+\ [0-9.]+$ ]]; then cpu="$cpu ${t#* }"; t=${t% *}; else cpu="$cpu -"; fi
     [[ $client == curl_multi ]] && base[$mode]=$t
+    if [[ -n ${GREEN_BENCH_RESULTS:-} && $t =~ ^[0-9.]+$ ]]; then
+      printf 'bench=crawl\tclient=%s\tmode=%s\tseconds=%s\turls=%s\tconcurrency=%s\n' "$client" "$mode" "$t" "$urls" \
+        "$concurrency" >>"$GREEN_BENCH_RESULTS"
+    fi
     [[ $t =~ ^[0-9.]+$ ]] && row="$row $t" || row="$row 0"
     if [[ $t =~ ^[0-9.]+$ && ${base[$mode]} =~ ^[0-9.]+$ ]]; then
       printf "%18s" "$(awk -v t="$t" -v b="${base[$mode]}" 'BEGIN { printf "%.2f  %.2fx", t, t / b }')"
@@ -99,7 +103,7 @@ done
 if command -v gnuplot >/dev/null; then
   gnuplot <<PLOT
 set terminal pngcairo size 800,450 noenhanced
-set output "$here/crawl.png"
+set output "$chart"
 set title "$urls URLs, $concurrency in flight, 50 ms + 10 KB each (ideal $(awk -v u="$urls" -v c="$concurrency" 'BEGIN { printf "%.2f", u / c * 0.05 }') s)"
 set ylabel "wall time (s), lower is better"
 set style data histograms
@@ -109,5 +113,5 @@ set yrange [0:*]
 set key below
 plot "$work/results.dat" using 2:xtic(1) title "new connection per URL", "" using 3 title "connections reused"
 PLOT
-  echo "chart: $here/crawl.png"
+  echo "chart: $chart"
 fi
