@@ -68,6 +68,7 @@ void FdEntry::manage(FdKind kind, bool user_nonblock) noexcept {
   drained_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(0, std::memory_order_relaxed);
   send_timeout_us_.store(0, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   kind_.store(kind, std::memory_order_release);
 }
 
@@ -79,11 +80,13 @@ void FdEntry::copy_from(FdEntry& other) noexcept {
   drained_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(other.recv_timeout_us_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   send_timeout_us_.store(other.send_timeout_us_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   kind_.store(other.kind(), std::memory_order_release);
 }
 
 void FdEntry::reset() noexcept {
   kind_.store(FdKind::none, std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   description_.store(0, std::memory_order_relaxed);
   copied_.store(false, std::memory_order_relaxed);
   drained_.store(false, std::memory_order_relaxed);
@@ -134,6 +137,7 @@ void manage_fd(int fd, FdKind kind, bool user_nonblock) noexcept {
 void forget_fd(int fd) noexcept {
   // Waiters on any descriptor (a poll on an inherited fd included) learn it is gone.
   fd_closing(fd, EBADF);
+  drop_parked_watcher(fd);
   if (FdEntry* e = find_fd(fd); e != nullptr && e->managed()) e->reset();
 }
 
