@@ -2,6 +2,7 @@
 
 #include <gumbo.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <unordered_set>
@@ -52,6 +53,41 @@ void scan(const GumboNode* root, Scan& out) {
   }
 }
 
+// Length of the valid UTF-8 sequence at s[i], or 0 if there is none (stray or overlong
+// bytes, surrogates, past U+10FFFF).
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  const std::size_t n = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  std::uint32_t cp = c & (0x7f >> n);
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b >> 6) != 0x2) return 0;
+    cp = (cp << 6) | (b & 0x3f);
+  }
+  const std::uint32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+// gumbo decodes an overflowing numeric reference ("&#x9999999999;") to a stray byte instead
+// of U+FFFD: replace whatever is not UTF-8, so the title is (JSON output needs it).
+std::string valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    if (std::size_t n = utf8_sequence(s, i)) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++i;
+    }
+  }
+  return out;
+}
+
 std::string collapse_whitespace(const GumboNode* title) {
   std::string text;
   const GumboVector& children = title->v.element.children;
@@ -85,7 +121,7 @@ PageInfo parse_page(std::string_view html, std::string_view page_url) {
   if (!doc) return info;
   Scan found;
   scan(doc->root, found);
-  if (found.title) info.title = collapse_whitespace(found.title);
+  if (found.title) info.title = valid_utf8(collapse_whitespace(found.title));
 
   std::string base(page_url);
   if (found.base)

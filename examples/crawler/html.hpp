@@ -15,7 +15,7 @@
 namespace crawler {
 
 struct PageInfo {
-  std::string title;  // whitespace collapsed; empty if the page has none
+  std::string title;  // valid UTF-8, whitespace collapsed; empty if the page has none
   std::vector<std::string> links;
 };
 

@@ -105,3 +105,10 @@ TEST(Html, DeepNestingDoesNotExhaustTheStack) {
   auto info = parse_page(deep, kPage);
   EXPECT_EQ(info.links, (std::vector<std::string>{"http://example.com/dir/deep.html"}));
 }
+
+// Found by fuzz/html_fuzz: gumbo turns an overflowing numeric reference into a stray byte;
+// the title stays valid UTF-8 (U+FFFD in its place), as JSON output needs.
+TEST(Html, TitleIsValidUtf8) {
+  auto info = parse_page("<title>a&#x9999999999;b \xe2\x82\xac \xff</title>", "http://example.com/");
+  EXPECT_EQ(info.title, "a\xef\xbf\xbd" "b \xe2\x82\xac \xef\xbf\xbd");
+}
