@@ -55,8 +55,11 @@ listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 failed=0
 summaries=()
-port=$((20000 + RANDOM % 20000))
+# Below the ephemeral range: 10,000 client connections (and their TIME_WAITs) use those.
+ephemeral_low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+port=$((10000 + RANDOM % (ephemeral_low - 10100)))
 for s in $servers; do
+  first_line=${#summaries[@]}
   port=$((port + 1))
   while listening "$port"; do port=$((port + 1)); done  # another program's server
   log=$out/$s.server.log
@@ -69,8 +72,11 @@ for s in $servers; do
   for ((i = 0; i < 100; ++i)); do listening "$port" && break; sleep 0.1; done
   sleep 1
   if ! kill -0 "$pid" 2>/dev/null || ! listening "$port"; then
-    echo "soak: the $s server did not start: $(cat "$log")" >&2
-    exit 1
+    summaries+=("$s: FAIL" "  problem: the server did not start: $(cat "$log")")
+    echo "${summaries[-2]}"$'\n'"${summaries[-1]}"
+    kill "$pid" 2>/dev/null || true
+    failed=1
+    continue
   fi
   fds_before=$(fd_count "$pid")
   rss_before=$(rss_kib "$pid")
@@ -127,6 +133,7 @@ for s in $servers; do
     "$(mib "$late_peak")" "$growth_pct" "$growth" "$(mib "$late_last")" "$(mib "$rss_after")" "$timeline" \
     "$fds_before" "$fds_peak" "$fds_after")")
   for p in "${problems[@]}"; do summaries+=("  problem: $p"); done
+  printf '%s\n' "${summaries[@]:$first_line}"
 done
 
 echo
