@@ -59,15 +59,17 @@ run_one() {  # nthreads "cpus"
   lg_cpu=$(mktemp)
   read -r r total < <(/usr/bin/time -f "%U %S" -o "$lg_cpu" \
     taskset -c "$client_cpu" "$bin/echo_loadgen" "$port" "$conns" "$duration" 1 || echo 0 0)
-  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
   kill "$pid"
   wait "$pid" 2>/dev/null || true
-  ((total > 0)) || return 0
-  ((r > ${rps[$n]:-0})) && rps[$n]=$r
-  us=$(echo "$ticks * 1000000 / $hz / $total" | bc -l)
-  if [[ -z ${server_us[$n]:-} ]] || (($(echo "$us < ${server_us[$n]}" | bc -l))); then server_us[$n]=$us; fi
-  us=$(awk -v t="$total" '{print ($1 + $2) * 1000000 / t}' "$lg_cpu")
-  if [[ -z ${client_us[$n]:-} ]] || (($(echo "$us < ${client_us[$n]}" | bc -l))); then client_us[$n]=$us; fi
+  if ((total > 0)); then
+    ((r > ${rps[$n]:-0})) && rps[$n]=$r
+    # Keep the lowest CPU time per round trip: noise from other jobs only adds to it.
+    us=$(awk -v t="$ticks" -v hz="$hz" -v n="$total" 'BEGIN {printf "%.3f", t * 1000000 / hz / n}')
+    server_us[$n]=$(awk -v a="$us" -v b="${server_us[$n]:-}" 'BEGIN {print (b == "" || a < b) ? a : b}')
+    us=$(awk -v n="$total" '{printf "%.3f", ($1 + $2) * 1000000 / n}' "$lg_cpu")
+    client_us[$n]=$(awk -v a="$us" -v b="${client_us[$n]:-}" 'BEGIN {print (b == "" || a < b) ? a : b}')
+  fi
   rm -f "$lg_cpu"
 }
 
@@ -81,9 +83,9 @@ printf "%-10s %12s %20s %22s\n" "threads" "round trips/s" "server CPU/round trip
 for n in 1 2; do
   printf "%-10s %12s %18.2fus %20.2fus\n" "$n" "${rps[$n]:-0}" "${server_us[$n]:-0}" "${client_us[$n]:-0}"
 done
-if [[ -n ${rps[1]:-} && ${rps[1]} != 0 && -n ${server_us[2]:-} ]]; then
-  printf "throughput ratio, 2 threads / 1 thread:        %5.2fx (target >= 1.70x; %s connections)\n" \
-    "$(echo "${rps[2]:-0} / ${rps[1]}" | bc -l)" "$conns"
-  printf "capacity ratio from CPU time, 2 cores / 1 core: %5.2fx (2 x %.2fus / %.2fus)\n" \
-    "$(echo "2 * ${server_us[1]} / ${server_us[2]}" | bc -l)" "${server_us[1]}" "${server_us[2]}"
+if [[ -n ${rps[1]:-} && -n ${rps[2]:-} && -n ${server_us[2]:-} ]]; then
+  awk -v r1="${rps[1]}" -v r2="${rps[2]}" -v c="$conns" \
+    'BEGIN {printf "throughput ratio, 2 threads / 1 thread:         %5.2fx (target >= 1.70x; %d connections)\n", r2 / r1, c}'
+  awk -v u1="${server_us[1]}" -v u2="${server_us[2]}" \
+    'BEGIN {printf "capacity ratio from CPU time, 2 cores / 1 core: %5.2fx (2 x %.2fus / %.2fus)\n", 2 * u1 / u2, u1, u2}'
 fi
