@@ -6,7 +6,8 @@
 // then forks `processes` children. Each child serves the inherited listening socket with a
 // StreamServer(handler, max_connections) on a fresh hub: the kernel hands each new
 // connection to one child that waits in accept, and a child whose pool is full stops
-// accepting, so the others take the load. A handler's exception is reported (stderr, or
+// accepting, so the others take the load. With set_reuse_port(true), each child listens
+// on its own SO_REUSEPORT socket instead (an even spread; see there). A handler's exception is reported (stderr, or
 // set_error_handler's callback, run in the child) and the child keeps serving.
 //
 // Children are forked from a short-lived OS thread of their own, so a child holds nothing
@@ -82,6 +83,12 @@ class PreforkServer {
   void set_child_exit_handler(ChildExitHandler on_exit) { on_child_exit_ = std::move(on_exit); }
   // How long a stopping child gives its handlers (default 1 s).
   void set_child_stop_timeout(double seconds);
+  // Each worker listens on a socket of its own, bound to the same port with SO_REUSEPORT
+  // (TCP only), instead of sharing the parent's: the kernel then spreads connections
+  // evenly by hash, where a shared socket lets whichever worker wakes first take a burst.
+  // The parent keeps the port bound (not listening). Connections queued in a worker that
+  // dies are reset, unless sysctl net.ipv4.tcp_migrate_req=1 hands them to the others.
+  void set_reuse_port(bool on) { reuse_port_ = on; }
 
  private:
   struct Child {
@@ -104,6 +111,7 @@ class PreforkServer {
   ChildExitHandler on_child_exit_;
   std::size_t max_connections_;
   int backlog_ = 1024;
+  bool reuse_port_ = false;
   double child_stop_timeout_ = 1.0;
   Socket listener_;
   int parent_alive_[2] = {-1, -1};  // a pipe: children see EOF on [0] when the parent is gone

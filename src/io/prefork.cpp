@@ -97,10 +97,15 @@ void PreforkServer::start() {
   // resolved once, a restarted child takes over the same queue, and connections waiting
   // in the queue when a child dies are accepted by the others (with SO_REUSEPORT each child
   // would own a queue, and the kernel resets what waits in a dead child's queue).
+  if (reuse_port_ && address_.family() != AF_INET && address_.family() != AF_INET6)
+    throw std::invalid_argument("green::PreforkServer: reuse_port needs a TCP address, not " + address_.to_string());
   Socket s(address_.family(), SOCK_STREAM);
   if (address_.family() != AF_UNIX) s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  // reuse_port: the parent only holds the port (a bound socket that does not listen gets
+  // no connections); each worker listens on its own.
+  if (reuse_port_) s.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
   s.bind(address_);
-  s.listen(backlog_);
+  if (!reuse_port_) s.listen(backlog_);
   listener_ = std::move(s);
   address_ = listener_.getsockname();
   if (::pipe2(parent_alive_, O_CLOEXEC) != 0) throw os_error(errno, "green::PreforkServer.start: pipe2");
@@ -170,10 +175,19 @@ void PreforkServer::child_main() noexcept {
     sigaddset(&stop_signals, SIGTERM);
     const int signal_fd = ::signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
     if (signal_fd < 0) throw os_error(errno, "signalfd");
-    const int listen_fd = ::fcntl(listener_.fileno(), F_DUPFD_CLOEXEC, 0);
-    if (listen_fd < 0) throw os_error(errno, "dup of the listening socket");
+    Socket listener;
+    if (reuse_port_) {
+      listener = Socket(address_.family(), SOCK_STREAM);
+      listener.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+      listener.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+      listener.bind(address_);
+    } else {
+      const int listen_fd = ::fcntl(listener_.fileno(), F_DUPFD_CLOEXEC, 0);
+      if (listen_fd < 0) throw os_error(errno, "dup of the listening socket");
+      listener = Socket::from_fd(listen_fd);
+    }
 
-    StreamServer server(Socket::from_fd(listen_fd), handler_, max_connections_);
+    StreamServer server(std::move(listener), handler_, max_connections_);
     if (on_error_) server.set_error_handler(on_error_);
     server.set_backlog(backlog_);
     server.start();

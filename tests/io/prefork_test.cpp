@@ -75,6 +75,35 @@ TEST(PreforkServer, SpreadsConnectionsOverEveryProcessAndEchoesEveryByte) {
   EXPECT_EQ(server.restarts(), 0u);
 }
 
+TEST(PreforkServer, ReusePortGivesEachWorkerItsOwnSocket) {
+  constexpr int kProcesses = 3;
+  constexpr int kClients = 60;  // all on two workers of three: about 3 * (2/3)^60, 1e-10
+  PreforkServer server(kProcesses, Address::ip("127.0.0.1", 0), pid_echo);
+  server.set_reuse_port(true);
+  server.start();
+  ASSERT_GT(server.address().port(), 0);
+  std::set<pid_t> seen;
+  std::vector<green::GreenletRef> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.push_back(green::spawn([&, i] {
+      Socket c = connect_to(server.address());
+      seen.insert(read_pid(c));
+      const std::string data(1000 + static_cast<std::size_t>(i) * 131, static_cast<char>('a' + i % 26));
+      c.sendall(data);
+      EXPECT_EQ(c.recv_exact(data.size()), data);
+    }));
+  EXPECT_EQ(green::joinall(clients, 60.0, true).size(), clients.size());
+  EXPECT_EQ(seen, live(server));
+  server.stop();
+  EXPECT_THROW(
+      [] {
+        PreforkServer unix_server(1, Address::unix_path("/tmp/green-prefork-no.sock"), pid_echo);
+        unix_server.set_reuse_port(true);
+        unix_server.start();
+      }(),
+      std::invalid_argument);
+}
+
 TEST(PreforkServer, AHandlerExceptionDoesNotKillTheWorker) {
   PreforkServer server(1, Address::ip("127.0.0.1", 0), [](Socket& conn, const Address& peer) {
     if (conn.recv_until("\n") == "boom\n") throw std::runtime_error("boom from a handler");
