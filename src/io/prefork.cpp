@@ -16,9 +16,10 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 
 #include "green/fd_wait.hpp"
-#include "green/hub_thread.hpp"
+#include "green/hub.hpp"
 #include "green/signal.hpp"
 
 namespace green {
@@ -127,8 +128,11 @@ void PreforkServer::spawn_child(int slot) {
   int pidfd = -1;
   int error = 0;
   // Forked from a thread of its own: the child's only thread has no hub yet, so the child
-  // runs a fresh hub with nothing of the parent's greenlets in it.
-  run_in_threads(1, [&](int) {
+  // runs a fresh hub with nothing of the parent's greenlets in it. Joined, not waited on
+  // cooperatively: this hub pauses for the fork as it would for fork(2) itself, and is not
+  // halfway through an allocation or a lock of its own that the child would inherit taken
+  // (glibc makes malloc safe across fork; the sanitizers' allocators here do not).
+  auto fork_one = [&] {
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
@@ -149,7 +153,13 @@ void PreforkServer::spawn_child(int slot) {
       ::kill(p, SIGKILL);
       ::waitpid(p, nullptr, 0);
     }
-  });
+  };
+  std::thread forker;
+  {
+    detail::RealThreadScope real;  // a real thread even under green-run --threads
+    forker = std::thread(fork_one);
+  }
+  forker.join();
   if (error != 0) throw os_error(error, "green::PreforkServer: starting worker " + std::to_string(slot));
   ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
   Child& c = children_[slot];
