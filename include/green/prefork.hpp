@@ -62,8 +62,9 @@ class PreforkServer {
   PreforkServer& operator=(const PreforkServer&) = delete;
   ~PreforkServer();
 
-  // Binds and listens, forks the children, starts watching them. std::logic_error if
-  // started twice; std::system_error if the bind or a fork fails.
+  // Binds and listens, forks the children and waits until each one accepts, starts
+  // watching them. std::logic_error if started twice; std::system_error if the bind or a
+  // fork fails.
   void start();
   std::vector<int> serve_forever();
   void stop(std::optional<double> timeout = 5.0);
@@ -100,7 +101,7 @@ class PreforkServer {
   };
 
   void spawn_child(int slot);
-  [[noreturn]] void child_main() noexcept;
+  [[noreturn]] void child_main(int ready_fd) noexcept;
   void watch(int slot);
   void report_exit(int slot, pid_t pid, int status) noexcept;
   void signal_children(int signum) noexcept;

@@ -27,6 +27,7 @@ namespace {
 
 constexpr idtype_t kPidfdIdType = static_cast<idtype_t>(3);  // P_PIDFD
 constexpr double kFastDeath = 1.0;  // a child that lived less than this is restarted after as long
+constexpr double kReadyTimeout = 30.0;  // for a new worker to accept
 
 double monotonic() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -124,6 +125,10 @@ void PreforkServer::start() {
 
 void PreforkServer::spawn_child(int slot) {
   std::fflush(nullptr);  // what is buffered is written once, not once more by each child
+  // The child writes a byte here once it accepts (with reuse_port, nothing listens on the
+  // port before a worker does); EOF means it ended before.
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) throw os_error(errno, "green::PreforkServer: pipe2");
   pid_t pid = -1;
   int pidfd = -1;
   int error = 0;
@@ -141,7 +146,7 @@ void PreforkServer::spawn_child(int slot) {
     // instruction on; this short-lived thread of the parent needs neither.
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     const pid_t p = ::fork();
-    if (p == 0) child_main();
+    if (p == 0) child_main(ready[1]);
     if (p < 0) {
       error = errno;
       return;
@@ -160,6 +165,11 @@ void PreforkServer::spawn_child(int slot) {
     forker = std::thread(fork_one);
   }
   forker.join();
+  ::close(ready[1]);
+  struct CloseReady {
+    int fd;
+    ~CloseReady() { ::close(fd); }
+  } close_ready{ready[0]};
   if (error != 0) throw os_error(error, "green::PreforkServer: starting worker " + std::to_string(slot));
   ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
   Child& c = children_[slot];
@@ -167,9 +177,13 @@ void PreforkServer::spawn_child(int slot) {
   c.pidfd = pidfd;
   c.started_at = monotonic();
   c.status.reset();
+  char byte = 0;
+  if (!wait_read(ready[0], kReadyTimeout) || ::read(ready[0], &byte, 1) != 1)
+    std::fprintf(stderr, "green::PreforkServer %s: worker %d (pid %d) did not start accepting within %.0f s\n",
+                 address_.to_string().c_str(), slot, static_cast<int>(pid), kReadyTimeout);
 }
 
-void PreforkServer::child_main() noexcept {
+void PreforkServer::child_main(int ready_fd) noexcept {
   int status = 0;
   try {
     ::close(parent_alive_[1]);  // only the parent holds the write end: EOF means it is gone
@@ -201,6 +215,8 @@ void PreforkServer::child_main() noexcept {
     if (on_error_) server.set_error_handler(on_error_);
     server.set_backlog(backlog_);
     server.start();
+    (void)!::write(ready_fd, "r", 1);
+    ::close(ready_fd);
     auto stop_when_readable = [&server, this](int fd, const char* why) {
       return spawn(SpawnOptions{std::string("PreforkServer worker: stop on ") + why}, [&server, this, fd] {
         wait_read(fd);
