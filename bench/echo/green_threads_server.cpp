@@ -6,6 +6,7 @@
 //   green_threads_server PORT N [threads|processes|processes-shared]
 #include <green/green.hpp>
 
+#include <csignal>
 #include <cstdlib>
 #include <string>
 
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
     green::PreforkServer server(n, address, echo, 100000);
     server.set_backlog(4096);
     server.set_reuse_port(mode == "processes");
+    auto on_term = green::signal_handler(SIGTERM, [&] { server.stop(); });  // reap the workers
     server.serve_forever();
     return 0;
   }
