@@ -524,6 +524,9 @@ class BasicQueue : protected QueueCore {
     check_timeout(names_, op, timeout);
     // Slow path: the Waiter is made outside the spin lock (it may create the thread's hub).
     Node node(*this, Role::put, names_.put, &item);
+    // Decided under the lock: once it is released, a getter on another thread may take the
+    // item and unlink the node before we look, and node.linked() would read as "closed".
+    bool linked = false;
     {
       std::lock_guard guard(lock());
       if (closed_.load(std::memory_order_relaxed)) {
@@ -532,9 +535,10 @@ class BasicQueue : protected QueueCore {
         return;
       } else {
         link_waiter_locked(node, Role::put);
+        linked = true;
       }
     }
-    if (!node.linked()) throw_queue_closed(names_, op);
+    if (!linked) throw_queue_closed(names_, op);
     int reason;
     try {
       reason = node.waiter.wait(timeout);
@@ -570,12 +574,16 @@ class BasicQueue : protected QueueCore {
     if (!block) throw_queue_empty(names_, op, std::nullopt);
     check_timeout(names_, op, timeout);
     Node node(*this, role, role == Role::get ? names_.get : names_.peek);
+    bool linked = false;  // under the lock, as in send(): a putter may hand over at once
     {
       std::lock_guard guard(lock());
       if (take_locked(role, out)) return true;
-      if (!closed_.load(std::memory_order_relaxed)) link_waiter_locked(node, role);
+      if (!closed_.load(std::memory_order_relaxed)) {
+        link_waiter_locked(node, role);
+        linked = true;
+      }
     }
-    if (!node.linked()) return recheck_closed(role, out);
+    if (!linked) return recheck_closed(role, out);
     int reason;
     try {
       reason = node.waiter.wait(timeout);

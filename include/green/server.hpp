@@ -16,6 +16,9 @@
 // kills the rest and waits for them. stop() may be called from a handler (that handler is
 // neither waited for nor killed) and from any greenlet of the server's hub. The destructor
 // stops the server with a zero timeout.
+//
+// Every core: set_reuse_port(true) lets n servers on n hubs share a port (ServerThreads in
+// server_threads.hpp does it for you); PreforkServer (prefork.hpp) serves from n processes.
 #pragma once
 
 #include <cstddef>
@@ -63,6 +66,10 @@ class StreamServer {
   void set_error_handler(ErrorHandler on_error) { on_error_ = std::move(on_error); }
   // Listen backlog used by start() (default 1024).
   void set_backlog(int backlog) { backlog_ = backlog; }
+  // SO_REUSEPORT for the socket start() binds (default off): several servers, on several
+  // hubs or processes, then listen on the same port and the kernel spreads new connections
+  // over them. Any process of the same user may join the port: use it on ports you own.
+  void set_reuse_port(bool on) { reuse_port_ = on; }
 
  private:
   void accept_loop();
@@ -74,6 +81,7 @@ class StreamServer {
   Handler handler_;
   ErrorHandler on_error_;
   int backlog_ = 1024;
+  bool reuse_port_ = false;
   bool started_ = false;
   bool stopping_ = false;
   GreenletRef acceptor_;

@@ -310,6 +310,9 @@ void Hub::wait_for_events() {
   if (other_threads_may_wake()) {
     // Block until another thread posts to us; look again every second in case it ended.
     ev_ref(loop_);
+    // Re-armed each time: a one-shot timer that expired keeps its overdue time, so a bare
+    // start would fire at once and turn this wait into a busy loop.
+    ev_timer_set(&async_->recheck, 1.0, 0.0);
     ev_timer_start(loop_, &async_->recheck);
     ev_run(loop_, EVRUN_ONCE);
     loop_now_ = ev_now(loop_);

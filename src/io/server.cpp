@@ -35,6 +35,7 @@ void StreamServer::start() {
   if (!listener_) {
     Socket s(address_.family(), SOCK_STREAM);
     if (address_.family() != AF_UNIX) s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    if (reuse_port_) s.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
     s.bind(address_);
     listener_ = std::move(s);
   }

@@ -86,7 +86,7 @@ void check(Ledger& ledger) {
   std::vector<std::int64_t> extra;
   std::set_difference(consumed.begin(), consumed.end(), produced.begin(), produced.end(), std::back_inserter(extra));
   EXPECT_TRUE(extra.empty()) << extra.size() << " items were consumed though their put failed";
-  EXPECT_GT(produced.size(), 1000u);  // the run did real work
+  EXPECT_GT(produced.size(), 1000u);  // the run did real work (1,500 a hub: about 5,500)
 }
 
 template <class Q>
@@ -134,7 +134,13 @@ TEST(QueueStress, TenThousandGreenletsUnboundedPriorityQueue) {
 TEST(QueueStress, TwoHubsShareABoundedQueue) {
   green::Queue<std::int64_t> q(8);
   Ledger ledger;
+#if defined(__SANITIZE_THREAD__)
+  // TSan's slowdown made 3,000 a hub take up to 140 s on a loaded 2-core machine (ctest
+  // allows 120): fewer greenlets still make thousands of cross-thread hand-offs.
+  constexpr int kPerHub = 1500;
+#else
   constexpr int kPerHub = 3000;
+#endif
   std::atomic<int> hubs_done{0};
   auto hub_body = [&](int hub) {
     std::mt19937_64 rng(100 + hub);
