@@ -50,6 +50,7 @@ void start_storm() {
   sigevent ev{};
   ev.sigev_notify = SIGEV_THREAD_ID;
   ev.sigev_signo = SIGALRM;
+  // Through the patch layer's syscall() hook, which must cope with fewer than six arguments.
   ev._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
   timer_t timer;
   CHECK(timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0);
