@@ -195,12 +195,16 @@ void StackPool::grow(SizeClass& cls) {
 }
 
 StackPool::SizeClass& StackPool::size_class_for(std::size_t requested) {
+  if (last_class_ < classes_.size() && requested == last_requested_) return classes_[last_class_];
   const StackConfig& config = StackConfig::get();
   const std::size_t size = round_to_pages(requested == 0 ? config.default_size : std::max(requested, kMinStackSize));
   if (size < requested || size > (std::size_t{1} << 62))  // rounding wrapped, or stride would
     throw std::system_error(ENOMEM, std::generic_category(),
                             "green: a greenlet stack of " + std::to_string(requested) + " bytes is impossibly large");
-  return size_class(size, config.guard_pages * page_size());
+  SizeClass& cls = size_class(size, config.guard_pages * page_size());
+  last_requested_ = requested;
+  last_class_ = static_cast<std::size_t>(&cls - classes_.data());
+  return cls;
 }
 
 void StackPool::ensure_available(std::size_t size) {

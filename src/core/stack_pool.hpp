@@ -57,6 +57,10 @@ class StackPool {
 
   std::vector<SizeClass> classes_;
   std::vector<Slab> slabs_;
+  // The class the last request mapped to: spawn asks twice per greenlet (the check, then
+  // the stack), nearly always for the same size, and rounding to pages costs a division.
+  std::size_t last_requested_ = 0;
+  std::size_t last_class_ = static_cast<std::size_t>(-1);
 };
 
 std::size_t page_size() noexcept;
