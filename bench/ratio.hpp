@@ -5,6 +5,13 @@
 //               "BM_RawGreenletSwitch", "BM_FiberSwitch", green_bench::at_most(1.3));
 //
 // A fifth argument names a user counter to compare instead of the time per iteration.
+//
+// With GREEN_BENCH_RESULTS=FILE in the environment, each ratio and limit is also appended
+// to FILE as one line of tab-separated key=value fields (bench/run-all reads them):
+//   bench=switch_bench kind=ratio id=switch_vs_fiber label=... metric=time unit=ns
+//   green=12.6 peer=11.0 ratio=1.14 green_cpu=12.5 peer_cpu=11.0 cpu_ratio=1.14 target=<= 1.3 verdict=met
+//   bench=memory_bench kind=limit id=memory_per_greenlet label=... value=4.4 unit=KiB target=<= 6 verdict=met
+// With --benchmark_repetitions, the figures are the medians.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -23,6 +30,7 @@ inline Target at_most(double v) { return {v, true}; }
 inline Target at_least(double v) { return {v, false}; }
 
 struct Ratio {
+  std::string id;
   std::string label;
   std::string numerator;    // benchmark name (prefix before any '/' args is enough)
   std::string denominator;
@@ -33,6 +41,7 @@ struct Ratio {
 
 // An absolute figure checked against a target (RSS per greenlet, timer lateness).
 struct Limit {
+  std::string id;
   std::string label;
   std::string benchmark;
   std::string metric;  // a user counter of `benchmark`
@@ -60,9 +69,9 @@ struct RegisterRatio {
 }  // namespace green_bench
 
 #define GREEN_RATIO(id, label, numerator, denominator, ...) \
-  static ::green_bench::RegisterRatio green_ratio_##id(::green_bench::Ratio{label, numerator, denominator, __VA_ARGS__})
+  static ::green_bench::RegisterRatio green_ratio_##id(::green_bench::Ratio{#id, label, numerator, denominator, __VA_ARGS__})
 
 //   GREEN_LIMIT(rss, "RSS per idle greenlet", "BM_GreenletMemory", "KiB_per_task", "KiB",
 //               green_bench::at_most(6));
 #define GREEN_LIMIT(id, label, benchmark, metric, unit, target) \
-  static ::green_bench::RegisterLimit green_limit_##id(::green_bench::Limit{label, benchmark, metric, unit, target})
+  static ::green_bench::RegisterLimit green_limit_##id(::green_bench::Limit{#id, label, benchmark, metric, unit, target})

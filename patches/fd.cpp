@@ -34,12 +34,29 @@ void after_copy(int from, int to) noexcept {
   }
 }
 
+// The real flags the last F_GETFL on this thread read from a managed descriptor, valid
+// until this thread's next fcntl or ioctl and while the number names the same file. The
+// usual way to make a socket non-blocking, `fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) |
+// O_NONBLOCK)`, then writes back exactly what the kernel holds (the descriptor is
+// non-blocking underneath already), and that second syscall is skipped. Another thread or
+// process changing the flags in between is indistinguishable from its change landing just
+// after ours.
+struct LastGetfl {
+  int fd = -1;
+  std::uint32_t generation = 0;
+  int real_flags = 0;
+};
+constinit thread_local LastGetfl last_getfl;
+
 template <class Real>
 int fcntl_impl(Real real, int fd, int cmd, void* arg) noexcept {
+  const LastGetfl last = last_getfl;
+  last_getfl.fd = -1;
   switch (cmd) {
     case F_GETFL: {
       int flags = real(fd, cmd);
       FdEntry* e = managed_fd(fd);
+      if (flags >= 0 && e != nullptr) last_getfl = {fd, e->generation(), flags};
       if (flags >= 0 && e != nullptr && !e->user_nonblock()) flags &= ~O_NONBLOCK;
       return flags;
     }
@@ -47,7 +64,9 @@ int fcntl_impl(Real real, int fd, int cmd, void* arg) noexcept {
       FdEntry* e = managed_fd(fd);
       const int flags = static_cast<int>(reinterpret_cast<long>(arg));
       if (e == nullptr) return real(fd, cmd, flags);
-      int r = real(fd, cmd, flags | O_NONBLOCK);
+      const bool unchanged =
+          last.fd == fd && last.generation == e->generation() && last.real_flags == (flags | O_NONBLOCK);
+      int r = unchanged ? 0 : real(fd, cmd, flags | O_NONBLOCK);
       if (r == 0) e->set_user_nonblock((flags & O_NONBLOCK) != 0);
       return r;
     }
@@ -123,6 +142,7 @@ int fcntl64(int fd, int cmd, ...) {
 }
 
 int ioctl(int fd, unsigned long request, ...) {
+  green::patch::last_getfl.fd = -1;  // FIOASYNC changes the status flags too
   va_list ap;
   va_start(ap, request);
   void* arg = va_arg(ap, void*);

@@ -63,6 +63,7 @@ void FdEntry::manage(FdKind kind, bool user_nonblock) noexcept {
   drained_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(0, std::memory_order_relaxed);
   send_timeout_us_.store(0, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   kind_.store(kind, std::memory_order_release);
 }
 
@@ -71,11 +72,13 @@ void FdEntry::copy_from(const FdEntry& other) noexcept {
   drained_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(other.recv_timeout_us_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   send_timeout_us_.store(other.send_timeout_us_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   kind_.store(other.kind(), std::memory_order_release);
 }
 
 void FdEntry::reset() noexcept {
   kind_.store(FdKind::none, std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   drained_.store(false, std::memory_order_relaxed);
   user_nonblock_.store(false, std::memory_order_relaxed);
   recv_timeout_us_.store(0, std::memory_order_relaxed);
@@ -124,6 +127,7 @@ void manage_fd(int fd, FdKind kind, bool user_nonblock) noexcept {
 void forget_fd(int fd) noexcept {
   // Waiters on any descriptor (a poll on an inherited fd included) learn it is gone.
   fd_closing(fd, EBADF);
+  drop_parked_watcher(fd);
   if (FdEntry* e = find_fd(fd); e != nullptr && e->managed()) e->reset();
 }
 

@@ -53,6 +53,10 @@ class FdEntry {
   bool stream() const noexcept { return kind() == FdKind::socket || kind() == FdKind::pipe; }
   void set_drained(bool on) noexcept { drained_.store(on, std::memory_order_relaxed); }
 
+  // Changes whenever the number starts or stops naming a managed file (manage, copy_from,
+  // reset): what a cache keyed by fd number checks to know it still speaks of one file.
+  std::uint32_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+
   void manage(FdKind kind, bool user_nonblock) noexcept;
   void copy_from(const FdEntry& other) noexcept;
   void reset() noexcept;
@@ -64,6 +68,7 @@ class FdEntry {
     return static_cast<double>(v) / 1e6;
   }
   std::atomic<FdKind> kind_{FdKind::none};
+  std::atomic<std::uint32_t> generation_{0};
   std::atomic<bool> user_nonblock_{false};
   std::atomic<bool> drained_{false};
   std::atomic<std::int64_t> recv_timeout_us_{0};
@@ -87,6 +92,9 @@ void manage_fd(int fd, FdKind kind, bool user_nonblock) noexcept;
 void forget_fd(int fd) noexcept;
 // close_range: forget every managed descriptor in [first, last].
 void forget_fd_range(unsigned first, unsigned last) noexcept;
+// The poll hooks' watcher left started on `fd` by this thread (poll.cpp): stopped before
+// `fd` is closed or replaced.
+void drop_parked_watcher(int fd) noexcept;
 // After a successful dup: `to` describes the same open file as `from`.
 void copy_fd(int from, int to) noexcept;
 

@@ -14,9 +14,13 @@
 #include <sys/select.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
+#include <vector>
 
 #include "config.hpp"
 #include "fd_table.hpp"
@@ -42,6 +46,130 @@ std::optional<double> from_timespec(const timespec* t) {
   return static_cast<double>(t->tv_sec) + static_cast<double>(t->tv_nsec) / 1e9;
 }
 
+void notify_waiter(struct ev_loop*, ev_io* io, int) { static_cast<Waiter*>(io->data)->notify(Waiter::kNotified); }
+
+// A poll on a managed descriptor leaves its watcher started when it returns ("parked"),
+// and the thread's next poll on that descriptor, for the same events, takes it up again.
+// A watcher stopped and started again costs an epoll_ctl (libev re-adds the descriptor
+// and the kernel answers EEXIST), and C libraries poll the same descriptors over and over
+// (libcurl: a wake-up socketpair in every wait, the connection's socket in every request).
+// A parked watcher that fires with nobody waiting is stopped there (the descriptor is
+// level-triggered ready and no one is interested); close and dup2 stop it first (see
+// drop_parked_watcher); a descriptor closed by another thread shows as a new generation.
+// While nobody waits on it, it does not count as something that could wake the hub
+// (ev_unref): a wait that nothing else can end is still LoopExit.
+struct Parked {
+  ev_io io{};  // inactive until first started
+  struct ev_loop* loop = nullptr;
+  Waiter* waiter = nullptr;  // the poll waiting on it now
+  std::uint32_t generation = 0;
+  bool unreferenced = false;  // active, idle, and taken out of the loop's count
+
+  // Back in the loop's count: before it is stopped or given to a waiter.
+  void reference() noexcept {
+    if (unreferenced) ev_ref(loop);
+    unreferenced = false;
+  }
+  void stop() noexcept {
+    reference();
+    ev_io_stop(loop, &io);
+  }
+  // The waiter is done with it: it stays started, idle.
+  void release() noexcept {
+    waiter = nullptr;
+    if (ev_is_active(&io) && !unreferenced) {
+      ev_unref(loop);
+      unreferenced = true;
+    }
+  }
+};
+
+void on_parked(struct ev_loop*, ev_io* io, int) {
+  auto* p = static_cast<Parked*>(io->data);
+  // libev stops the watchers of a descriptor the kernel refuses before reporting EV_ERROR:
+  // that stop took its count once more.
+  if (!ev_is_active(io)) p->reference();
+  if (p->waiter != nullptr)
+    p->waiter->notify(Waiter::kNotified);
+  else if (ev_is_active(io))
+    p->stop();
+}
+
+// One per OS thread (a hub's watchers belong to its thread), by fd number.
+class ParkedTable {
+ public:
+  ~ParkedTable() {
+    for (Parked* p : by_fd_) {
+      if (p != nullptr && ev_is_active(&p->io)) p->stop();
+      delete p;
+    }
+  }
+  // The parked watcher for `fd`, started for `events` on `loop` and given to `waiter`;
+  // nullptr when the caller must use a watcher of its own.
+  Parked* claim(int fd, int events, struct ev_loop* loop, Waiter& waiter) noexcept {
+    FdEntry* e = managed_fd(fd);
+    if (e == nullptr) return nullptr;
+    const auto index = static_cast<std::size_t>(fd);
+    if (index >= by_fd_.size()) {
+      try {
+        by_fd_.resize(std::max(index + 1, by_fd_.size() * 2), nullptr);
+      } catch (...) {
+        return nullptr;
+      }
+    }
+    Parked*& p = by_fd_[index];
+    if (p == nullptr) p = new (std::nothrow) Parked;
+    // Another poll on this fd has it, or (never expected: the table dies before its hub)
+    // it belongs to another loop.
+    if (p == nullptr || p->waiter != nullptr || (p->loop != nullptr && p->loop != loop)) return nullptr;
+    p->loop = loop;
+    p->reference();
+    const std::uint32_t generation = e->generation();
+    if (ev_is_active(&p->io) && (p->generation != generation || p->io.events != events)) p->stop();
+    if (!ev_is_active(&p->io)) {
+      ev_io_init(&p->io, on_parked, fd, events);
+      p->io.data = p;
+      p->generation = generation;
+      ev_io_start(loop, &p->io);
+    }
+    p->waiter = &waiter;
+    return p;
+  }
+  // Before `fd` is closed or replaced: stop watching it and wake a poll waiting on it
+  // (its next look at the kernel sees the change).
+  void drop(int fd) noexcept {
+    const auto index = static_cast<std::size_t>(fd);
+    if (fd < 0 || index >= by_fd_.size() || by_fd_[index] == nullptr) return;
+    Parked* p = by_fd_[index];
+    if (ev_is_active(&p->io)) p->stop();
+    if (p->waiter != nullptr) p->waiter->notify(Waiter::kNotified);
+  }
+
+ private:
+  std::vector<Parked*> by_fd_;
+};
+
+// Set while this thread's table lives: close() reaches it without creating it, and a
+// poll after the thread's teardown destroyed it goes without.
+constinit thread_local ParkedTable* parked_table = nullptr;
+constinit thread_local bool parked_table_gone = false;
+
+// Created on a thread's first wait, after its hub: destroyed before it (thread_local
+// objects die in reverse order), so every parked watcher is stopped on a live loop.
+ParkedTable* parked_watchers() noexcept {
+  if (parked_table != nullptr || parked_table_gone) return parked_table;
+  struct Owner {
+    ParkedTable table;
+    Owner() noexcept { parked_table = &table; }
+    ~Owner() {
+      parked_table = nullptr;
+      parked_table_gone = true;
+    }
+  };
+  thread_local Owner owner;
+  return parked_table;
+}
+
 // Waits until a watched descriptor may be ready or `timeout` passes: 0, or the errno to
 // fail with (EINTR for a kill or Timeout, ENOMEM).
 int wait_any(GreenletBase& self, const pollfd* fds, nfds_t n, std::optional<double> timeout) noexcept {
@@ -51,33 +179,47 @@ int wait_any(GreenletBase& self, const pollfd* fds, nfds_t n, std::optional<doub
   int err = EINTR;
   try {
     Hub& hub = get_hub();
+    ParkedTable* table = parked_watchers();
     Waiter waiter("poll");
     constexpr nfds_t kInline = 8;
     ev_io inline_watchers[kInline];
+    Parked* inline_claimed[kInline];
     std::unique_ptr<ev_io[]> heap;
+    std::unique_ptr<Parked*[]> heap_claimed;
     ev_io* watchers = inline_watchers;
+    Parked** claimed = inline_claimed;
     if (n > kInline) {
       heap.reset(new ev_io[n]);
+      heap_claimed.reset(new Parked*[n]);
       watchers = heap.get();
+      claimed = heap_claimed.get();
     }
-    nfds_t started = 0;
+    nfds_t started = 0, taken = 0;
     struct Stop {
       struct ev_loop* loop;
       ev_io* watchers;
       nfds_t& count;
+      Parked** claimed;
+      nfds_t& taken;
       ~Stop() {
         for (nfds_t i = 0; i < count; ++i) ev_io_stop(loop, &watchers[i]);
+        for (nfds_t i = 0; i < taken; ++i) claimed[i]->release();  // parked, still started
       }
-    } stop{hub.loop(), watchers, started};
+    } stop{hub.loop(), watchers, started, claimed, taken};
     for (nfds_t i = 0; i < n; ++i) {
       if (fds[i].fd < 0) continue;
       // Only what poll itself would report as readiness; errors and hang-ups show up as
       // readable or writable in epoll too.
       const int events = ((fds[i].events & kReadEvents) ? EV_READ : 0) | ((fds[i].events & kWriteEvents) ? EV_WRITE : 0);
       if (events == 0) continue;
+      if (table != nullptr) {
+        if (Parked* p = table->claim(fds[i].fd, events, hub.loop(), waiter)) {
+          claimed[taken++] = p;
+          continue;
+        }
+      }
       ev_io& w = watchers[started];
-      ev_io_init(&w, [](struct ev_loop*, ev_io* io, int) { static_cast<Waiter*>(io->data)->notify(Waiter::kNotified); },
-                 fds[i].fd, events);
+      ev_io_init(&w, notify_waiter, fds[i].fd, events);
       w.data = &waiter;
       ev_io_start(hub.loop(), &w);
       ++started;
@@ -181,6 +323,11 @@ int epoll_impl(int epfd, epoll_event* events, int max, int ms, const sigset_t* m
 }
 
 }  // namespace
+
+void drop_parked_watcher(int fd) noexcept {
+  if (parked_table != nullptr) parked_table->drop(fd);
+}
+
 }  // namespace green::patch
 
 extern "C" {

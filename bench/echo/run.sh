@@ -4,7 +4,9 @@
 # drives every server; the server is pinned to one core and the load generator to another.
 # Prints round trips per second and the ratio to the hand-written C epoll server, and the
 # server's CPU time per round trip (user + system, from /proc; less sensitive to a busy
-# machine than throughput) and its ratio.
+# machine than throughput) and its ratio. With GREEN_BENCH_RESULTS=FILE, also appends one
+# line per server and connection count to FILE, tab-separated key=value fields:
+#   bench=echo server=green conns=1000 rps=23613 cpu_us=9.20 peak_rss_kib=12200
 #
 #   bench/echo/run.sh [BUILD_DIR [CONNS [SECONDS]]]   (default: build "100 1000 10000" 3)
 #   CONNS="100 1000 10000" DURATION=3 REPEAT=1 SERVERS="epoll green" bench/echo/run.sh
@@ -48,7 +50,7 @@ start_server() {  # name port -> pid in $server_pid (its stderr: the load genera
 }
 
 port=$((20000 + RANDOM % 20000))
-declare -A result cpu
+declare -A result cpu peak
 for conns in $conns_list; do
   if ((conns + 100 > max_fds)); then
     echo "skipping $conns connections: ulimit -n is $max_fds" >&2
@@ -60,6 +62,8 @@ for conns in $conns_list; do
       start_server "$s" "$port"
       read -r rps total < <(taskset -c "$client_cpu" "$bin/echo_loadgen" "$port" "$conns" "$duration" 1 || echo 0 0)
       ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat" 2>/dev/null || echo 0)
+      hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status" 2>/dev/null || true)
+      ((${hwm:-0} > ${peak[$s,$conns]:-0})) && peak[$s,$conns]=$hwm
       kill "$server_pid" 2>/dev/null || true
       wait "$server_pid" 2>/dev/null || true
       # Keep the best of the repeats: the machine is shared and noise only slows things.
@@ -109,3 +113,15 @@ for s in "${servers[@]}"; do
   printf "\n"
 done
 echo "(server CPU time per round trip, and C epoll's CPU time divided by it: higher is better)"
+
+if [[ -n ${GREEN_BENCH_RESULTS:-} ]]; then
+  for s in "${servers[@]}"; do
+    for conns in $conns_list; do
+      [[ -n ${result[$s,$conns]:-} ]] || continue
+      us=${cpu[$s,$conns]:-}
+      [[ -n $us ]] && us=$(printf '%.3f' "$us")
+      printf 'bench=echo\tserver=%s\tconns=%s\trps=%s\tcpu_us=%s\tpeak_rss_kib=%s\n' "$s" "$conns" \
+        "${result[$s,$conns]}" "$us" "${peak[$s,$conns]:-}" >>"$GREEN_BENCH_RESULTS"
+    done
+  done
+fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A million tasks alive at once, half asleep and half blocked on a queue/channel/condition,
 # in green, Boost.Fiber and Go (GOMAXPROCS=1) one after the other: time to spawn them all
-# until every one is blocked, and RSS per task.
+# until every one is blocked, and RSS per task. With GREEN_BENCH_RESULTS=FILE, also appends
+# one line per peer to FILE, tab-separated key=value fields:
+#   bench=scale peer=green count=1000000 spawn_s=10.2 kib_per_task=4.36
 #
 #   bench/scale/run.sh [BUILD_DIR=build] [COUNT=1000000]
 set -euo pipefail
@@ -26,6 +28,10 @@ printf "%-12s %12s %14s\n" "" "spawn (s)" "KiB per task"
 for peer in green fiber go; do
   [[ -s $work/$peer ]] || continue
   printf "%-12s %12s %14s\n" "$peer" "$(field $peer 'in [0-9.]* s')" "$(field $peer '[0-9.]* KiB')"
+  if [[ -n ${GREEN_BENCH_RESULTS:-} ]]; then
+    printf 'bench=scale\tpeer=%s\tcount=%s\tspawn_s=%s\tkib_per_task=%s\n' "$peer" "$count" \
+      "$(field $peer 'in [0-9.]* s')" "$(field $peer '[0-9.]* KiB')" >>"$GREEN_BENCH_RESULTS"
+  fi
 done
 g_kib=$(field green '[0-9.]* KiB')
 for peer in fiber go; do

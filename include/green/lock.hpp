@@ -39,7 +39,7 @@ inline const RawGreenlet* running_greenlet() {
 [[noreturn]] void throw_rlock_not_owned(bool held_by_another);
 }  // namespace detail
 
-class Lock {
+class Lock : public detail::TimedLockable<Lock> {
  public:
   Lock() noexcept : permits_(1) {}
   Lock(const Lock&) = delete;
@@ -53,24 +53,12 @@ class Lock {
   void release() { permits_.give_bounded(1, 1, "green::Lock::release: the lock is not held"); }
   bool locked() const noexcept { return permits_.count() == 0; }
 
-  void lock() { acquire(); }
-  bool try_lock() { return acquire(false); }
-  void unlock() { release(); }
-  template <class Rep, class Period>
-  bool try_lock_for(const std::chrono::duration<Rep, Period>& d) {
-    return acquire(true, detail::to_seconds(d));
-  }
-  template <class Clock, class Duration>
-  bool try_lock_until(const std::chrono::time_point<Clock, Duration>& t) {
-    return acquire(true, detail::seconds_until(t));
-  }
-
  private:
   friend class Condition;  // re-acquires through take_through (see Condition::wait)
   detail::Permits permits_;
 };
 
-class RLock {
+class RLock : public detail::TimedLockable<RLock> {
  public:
   RLock() noexcept : permits_(1) {}
   RLock(const RLock&) = delete;
@@ -102,18 +90,6 @@ class RLock {
   bool is_owned() const { return owner_.load(std::memory_order_relaxed) == detail::running_greenlet(); }
   // How many times the calling greenlet holds it (0 if it does not).
   std::size_t count() const { return is_owned() ? count_ : 0; }
-
-  void lock() { acquire(); }
-  bool try_lock() { return acquire(false); }
-  void unlock() { release(); }
-  template <class Rep, class Period>
-  bool try_lock_for(const std::chrono::duration<Rep, Period>& d) {
-    return acquire(true, detail::to_seconds(d));
-  }
-  template <class Clock, class Duration>
-  bool try_lock_until(const std::chrono::time_point<Clock, Duration>& t) {
-    return acquire(true, detail::seconds_until(t));
-  }
 
  private:
   friend class Condition;

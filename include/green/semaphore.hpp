@@ -78,9 +78,30 @@ template <class Clock, class Duration>
 double seconds_until(const std::chrono::time_point<Clock, Duration>& t) {
   return to_seconds(t - Clock::now());
 }
+
+// The standard Lockable and TimedLockable names, over Derived's acquire(blocking, timeout)
+// and release(): shared by Semaphore, Lock and RLock.
+template <class Derived>
+class TimedLockable {
+ public:
+  void lock() { self().acquire(); }
+  bool try_lock() { return self().acquire(false); }
+  void unlock() { self().release(); }
+  template <class Rep, class Period>
+  bool try_lock_for(const std::chrono::duration<Rep, Period>& d) {
+    return self().acquire(true, to_seconds(d));
+  }
+  template <class Clock, class Duration>
+  bool try_lock_until(const std::chrono::time_point<Clock, Duration>& t) {
+    return self().acquire(true, seconds_until(t));
+  }
+
+ private:
+  Derived& self() noexcept { return static_cast<Derived&>(*this); }
+};
 }  // namespace detail
 
-class Semaphore {
+class Semaphore : public detail::TimedLockable<Semaphore> {
  public:
   // std::invalid_argument if `value` is negative.
   explicit Semaphore(long value = 1);
@@ -107,18 +128,6 @@ class Semaphore {
   // Free permits now.
   std::size_t value() const noexcept { return permits_.count(); }
   bool locked() const noexcept { return value() == 0; }
-
-  void lock() { acquire(); }
-  bool try_lock() { return acquire(false); }
-  void unlock() { release(); }
-  template <class Rep, class Period>
-  bool try_lock_for(const std::chrono::duration<Rep, Period>& d) {
-    return acquire(true, detail::to_seconds(d));
-  }
-  template <class Clock, class Duration>
-  bool try_lock_until(const std::chrono::time_point<Clock, Duration>& t) {
-    return acquire(true, detail::seconds_until(t));
-  }
 
  protected:
   static constexpr std::size_t kUnbounded = static_cast<std::size_t>(-1);
