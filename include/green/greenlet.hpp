@@ -7,6 +7,12 @@
 // nothing escapes to the hub; the result or exception is kept for get(). An exception
 // nobody is linked to or joining when the greenlet dies is printed once on stderr.
 //
+// Stacks are taken when a greenlet first runs, from a per-thread pool that maps memory in
+// slabs. spawn first makes sure the pool can give a stack now: when the kernel refuses the
+// memory (an address-space limit, vm.max_map_count), spawn throws std::system_error
+// (ENOMEM) naming the stack size and what to do, and nothing was spawned. A greenlet that
+// still finds no stack when it starts (many spawned before any ran) dies with that error.
+//
 // kill() throws GreenletExit at the target's current switch point (or cancels it if it
 // has not started); get() on a killed greenlet throws GreenletExit. Every blocking call
 // throws std::logic_error when made from the hub itself, where it would deadlock.
@@ -37,6 +43,7 @@ namespace detail {
 void defer_exception(GreenletBase& self, std::exception_ptr error, bool is_kill) noexcept;
 bool has_deferred_exception(const GreenletBase& self) noexcept;
 std::exception_ptr take_deferred_exception(GreenletBase& self, bool& is_kill) noexcept;
+void check_stack(GreenletBase& greenlet);
 struct HubAccess;
 
 // Per-greenlet storage, for green::Local (the sync layer defines destroy_locals). Core only
@@ -129,6 +136,7 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   friend bool detail::has_deferred_exception(const GreenletBase&) noexcept;
   friend std::exception_ptr detail::take_deferred_exception(GreenletBase&, bool&) noexcept;
   friend detail::LocalSlot*& detail::locals_of(GreenletBase&) noexcept;
+  friend void detail::check_stack(GreenletBase&);
   enum class Sched : std::uint8_t { idle, queued, running, waiting, finished };
   struct Callback {
     LinkId id;
@@ -209,6 +217,8 @@ class GreenletImpl final : public GreenletState<T> {
 
 void start_greenlet(GreenletBase& greenlet);
 void start_greenlet_later(GreenletBase& greenlet, double seconds);
+// spawn's check that a stack can be had now (see spawn); throws std::system_error.
+void check_stack(GreenletBase& greenlet);
 std::string format_seconds(double seconds);
 }  // namespace detail
 
@@ -293,6 +303,7 @@ template <class F, class... Args>
   requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(F&& f, Args&&... args) {
   auto g = detail::make_greenlet(SpawnOptions{}, std::forward<F>(f), std::forward<Args>(args)...);
+  detail::check_stack(*g.get_base());
   detail::start_greenlet(*g.get_base());
   return g;
 }
@@ -301,6 +312,7 @@ template <class F, class... Args>
   requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(const SpawnOptions& options, F&& f, Args&&... args) {
   auto g = detail::make_greenlet(options, std::forward<F>(f), std::forward<Args>(args)...);
+  detail::check_stack(*g.get_base());
   detail::start_greenlet(*g.get_base());
   return g;
 }
@@ -313,6 +325,7 @@ auto spawn_later(double seconds, F&& f, Args&&... args) {
   if (!(seconds >= 0))
     throw std::invalid_argument("green::spawn_later: seconds must be >= 0, got " + detail::format_seconds(seconds));
   auto g = detail::make_greenlet(SpawnOptions{}, std::forward<F>(f), std::forward<Args>(args)...);
+  detail::check_stack(*g.get_base());
   detail::start_greenlet_later(*g.get_base(), seconds);
   return g;
 }

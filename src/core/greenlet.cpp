@@ -56,6 +56,7 @@ std::string format_seconds(double seconds) {
 }
 
 void start_greenlet(GreenletBase& greenlet) { Hub::current().start(greenlet, false, 0); }
+void check_stack(GreenletBase& greenlet) { greenlet.ensure_stack_available(); }
 void start_greenlet_later(GreenletBase& greenlet, double seconds) { Hub::current().start(greenlet, true, seconds); }
 }  // namespace detail
 

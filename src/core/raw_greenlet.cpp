@@ -157,6 +157,10 @@ void RawGreenlet::raise_pending() {
   std::rethrow_exception(error);
 }
 
+void RawGreenlet::ensure_stack_available() {
+  if (state_ == State::not_started && !stack_) thread().stacks.ensure_available(requested_stack_size_);
+}
+
 void RawGreenlet::prepare_start() {
   if (state_ != State::not_started) return;
   stack_ = thread().stacks.acquire(requested_stack_size_);

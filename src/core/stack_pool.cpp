@@ -71,15 +71,17 @@ std::size_t mprotect_stack_budget() {
   return budget;
 }
 
-void check_mprotect_budget(std::size_t more) {
+void check_mprotect_budget(std::size_t more, std::size_t stack_size) {
   const std::size_t used = mprotect_guarded_stacks.load(std::memory_order_relaxed);
   if (used + more <= mprotect_stack_budget()) return;
   throw std::system_error(
       ENOMEM, std::generic_category(),
-      "green: " + std::to_string(used + more) +
-          " guarded greenlet stacks would use up vm.max_map_count: this kernel has no "
-          "MADV_GUARD_INSTALL, so each guard page costs kernel mappings. Set GREEN_GUARD_PAGES=0 "
-          "(no guard pages), run fewer greenlets at once, or raise vm.max_map_count");
+      "green: cannot map a greenlet stack of " + std::to_string(stack_size >> 10) + " KiB: " +
+          std::to_string(used + more) +
+          " guarded greenlet stacks would use up vm.max_map_count, because their guard pages are made "
+          "with mprotect (no MADV_GUARD_INSTALL in this kernel, or GREEN_GUARD_MODE=mprotect) and each "
+          "costs kernel mappings. Set GREEN_GUARD_PAGES=0 (no guard pages), run fewer greenlets at once, "
+          "or raise vm.max_map_count");
 }
 
 void install_guard(char* low, std::size_t bytes) {
@@ -144,25 +146,41 @@ StackPool::SizeClass& StackPool::size_class(std::size_t size, std::size_t guard)
 
 void StackPool::grow(SizeClass& cls) {
   const std::size_t stride = cls.size + cls.guard;
-  const std::size_t count = std::clamp<std::size_t>(kSlabBytes / stride, 1, kMaxStacksPerSlab);
-  const std::size_t bytes = stride * count;
-  void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  if (base == MAP_FAILED)
-    throw std::system_error(errno, std::generic_category(),
-                            "green: cannot map " + std::to_string(bytes >> 10) +
-                                " KiB of greenlet stacks (vm.max_map_count or address space)");
+  std::size_t count = std::clamp<std::size_t>(kSlabBytes / stride, 1, kMaxStacksPerSlab);
+  std::size_t bytes = stride * count;
+  const auto map = [](std::size_t n) {
+    return ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  };
+  void* base = map(bytes);
+  if (base == MAP_FAILED && errno == ENOMEM && count > 1) {
+    // Near an address-space limit (RLIMIT_AS) a whole slab may not fit where one stack
+    // still does: keep spawning for as long as the kernel gives anything.
+    count = 1;
+    bytes = stride;
+    base = map(bytes);
+  }
+  if (base == MAP_FAILED) {
+    const int error = errno;
+    throw std::system_error(
+        error, std::generic_category(),
+        "green: cannot map a greenlet stack of " + std::to_string(cls.size >> 10) + " KiB" +
+            (cls.guard > 0 ? " (plus a " + std::to_string(cls.guard >> 10) + " KiB guard)" : std::string()) +
+            ": the kernel refused more address space (ulimit -v / RLIMIT_AS, vm.overcommit, vm.max_map_count). "
+            "Spawn fewer greenlets at once, give them smaller stacks (GREEN_STACK_SIZE, SpawnOptions::stack_size), "
+            "or raise the limit");
+  }
   char* low = static_cast<char*>(base);
   std::size_t mprotect_guards = 0;
   try {
-    if (cls.guard > 0 && guard_kind.load(std::memory_order_relaxed) == GuardKind::mprotect) check_mprotect_budget(count);
+    if (cls.guard > 0 && guard_kind.load(std::memory_order_relaxed) == GuardKind::mprotect)
+      check_mprotect_budget(count, cls.size);
     cls.free.reserve(cls.free.size() + count);
     // Pushed highest first so the lowest address is handed out first.
     for (std::size_t i = count; i-- > 0;) {
       char* stack_low = low + i * stride;
       install_guard(stack_low, cls.guard);
       if (cls.guard > 0 && guard_kind.load(std::memory_order_relaxed) == GuardKind::mprotect) {
-        if (mprotect_guards == 0) check_mprotect_budget(count);  // learnt just now
+        if (mprotect_guards == 0) check_mprotect_budget(count, cls.size);  // learnt just now
         ++mprotect_guards;
       }
       cls.free.push_back(Stack{stack_low, cls.size, cls.guard});
@@ -176,10 +194,26 @@ void StackPool::grow(SizeClass& cls) {
   slabs_.push_back(Slab{low, bytes, mprotect_guards});
 }
 
-Stack StackPool::acquire(std::size_t size) {
+StackPool::SizeClass& StackPool::size_class_for(std::size_t requested) {
+  if (last_class_ < classes_.size() && requested == last_requested_) return classes_[last_class_];
   const StackConfig& config = StackConfig::get();
-  size = round_to_pages(size == 0 ? config.default_size : std::max(size, kMinStackSize));
+  const std::size_t size = round_to_pages(requested == 0 ? config.default_size : std::max(requested, kMinStackSize));
+  if (size < requested || size > (std::size_t{1} << 62))  // rounding wrapped, or stride would
+    throw std::system_error(ENOMEM, std::generic_category(),
+                            "green: a greenlet stack of " + std::to_string(requested) + " bytes is impossibly large");
   SizeClass& cls = size_class(size, config.guard_pages * page_size());
+  last_requested_ = requested;
+  last_class_ = static_cast<std::size_t>(&cls - classes_.data());
+  return cls;
+}
+
+void StackPool::ensure_available(std::size_t size) {
+  SizeClass& cls = size_class_for(size);
+  if (cls.free.empty()) grow(cls);
+}
+
+Stack StackPool::acquire(std::size_t size) {
+  SizeClass& cls = size_class_for(size);
   if (cls.free.empty()) grow(cls);
   Stack stack = cls.free.back();
   cls.free.pop_back();

@@ -33,6 +33,9 @@ class StackPool {
   // `size` 0 means the default; sizes are rounded up to whole pages. Throws
   // std::system_error (naming the limit to raise) when the kernel refuses memory.
   Stack acquire(std::size_t size);
+  // Makes sure acquire(size) would not need to map memory (maps a slab now if it would);
+  // throws as acquire does.
+  void ensure_available(std::size_t size);
   void release(const Stack& stack) noexcept;
 
   static constexpr std::size_t kWarmStacks = 1024;  // kept committed per size
@@ -49,10 +52,15 @@ class StackPool {
     std::vector<Stack> free;
   };
   SizeClass& size_class(std::size_t size, std::size_t guard);
+  SizeClass& size_class_for(std::size_t requested);
   void grow(SizeClass& cls);
 
   std::vector<SizeClass> classes_;
   std::vector<Slab> slabs_;
+  // The class the last request mapped to: spawn asks twice per greenlet (the check, then
+  // the stack), nearly always for the same size, and rounding to pages costs a division.
+  std::size_t last_requested_ = 0;
+  std::size_t last_class_ = static_cast<std::size_t>(-1);
 };
 
 std::size_t page_size() noexcept;

@@ -141,19 +141,32 @@ WaitStatus wait_impl(int fd, int events, std::optional<double> timeout, bool exc
     node.linked = true;
   }
   ev_io_start(loop, &node.io);
+  // Leaves the wait: stops the watcher and unlinks the node, and returns the error a
+  // cancel_wait left on it (0 if none), read under the slot's lock.
   struct Cleanup {
     Slot& slot;
     WaitNode& node;
     struct ev_loop* loop;
-    ~Cleanup() {
+    bool done = false;
+    int finish() noexcept {
+      done = true;
       ev_io_stop(loop, &node.io);
       std::lock_guard guard(slot.lock);
       unlink_locked(slot, node);
+      return node.error;
+    }
+    ~Cleanup() {
+      if (!done) finish();
     }
   } cleanup{slot, node, loop};
   const int reason = node.waiter.wait(timeout);
+  // The fd may have been closed after it became ready (or the timer fired) but before this
+  // greenlet ran again: cancel_wait could no longer wake it, but left its error on the
+  // node. The number may already name another file (the next socket() or accept() gets
+  // it), so "ready" must not reach the caller, who would read another connection's bytes.
+  if (const int error = cleanup.finish(); error != 0 || reason == kCancelled)
+    return {WaitResult::cancelled, 0, error != 0 ? error : node.error};
   if (reason == Waiter::kTimedOut) return {WaitResult::timed_out, 0, 0};
-  if (reason == kCancelled) return {WaitResult::cancelled, 0, node.error};
   return {WaitResult::ready, node.revents, 0};
 }
 

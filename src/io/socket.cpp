@@ -388,9 +388,11 @@ std::string Socket::recv_until(std::string_view delimiter, std::size_t max_size)
       std::string partial = rbuf_.substr(rpos_);
       rbuf_.clear();
       rpos_ = 0;
-      throw EOFError(describe("Socket.recv_until", "from") + ": the connection was closed after " +
-                         std::to_string(partial.size()) + " bytes without '" + std::string(delimiter) + "'",
-                     std::move(partial));
+      // The message first: the order in which arguments are evaluated is unspecified, and
+      // moving `partial` into EOFError first made the message say "after 0 bytes".
+      const std::string what = describe("Socket.recv_until", "from") + ": the connection was closed after " +
+                               std::to_string(partial.size()) + " bytes without '" + std::string(delimiter) + "'";
+      throw EOFError(what, std::move(partial));
     }
   }
 }
