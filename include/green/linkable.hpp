@@ -135,6 +135,7 @@ class Waiter final : public LinkNode {
   int reason() const noexcept { return state_.load(std::memory_order_acquire); }
   const char* what() const noexcept { return what_; }
   GreenletBase& greenlet() const noexcept { return *greenlet_; }
+  Hub& hub() const noexcept { return *hub_; }
 
  private:
   GreenletBase* greenlet_;

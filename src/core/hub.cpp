@@ -27,6 +27,8 @@ int process_thread_count() {
     if (text[pos] == ' ') ++field;
   return std::atoi(text.c_str() + pos);
 }
+
+std::atomic<std::uint64_t> next_serial{0};
 }  // namespace
 
 struct Hub::Async {
@@ -47,6 +49,7 @@ Hub::Hub()
       thread_id_(std::this_thread::get_id()),
       main_(detail::ThreadState::get().main),
       tid_(static_cast<int>(::gettid())),
+      serial_(next_serial.fetch_add(1, std::memory_order_relaxed) + 1),
       async_(std::make_unique<Async>()) {
   // Never libev's default loop: it reaps every child on SIGCHLD with waitpid(-1), stealing
   // exit statuses from whoever started them. Signals work in any loop; children are
