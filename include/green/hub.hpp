@@ -102,6 +102,7 @@ class Hub final : public RawGreenlet {
   friend void detail::start_greenlet_later(GreenletBase&, double);
   friend class GreenletBase;
   friend struct detail::HubAccess;
+  friend class Waiter;
   struct Async;
   struct InboxEntry;
   Hub();

@@ -138,6 +138,8 @@ class Waiter final : public LinkNode {
   Hub& hub() const noexcept { return *hub_; }
 
  private:
+  int wait_timed(double timeout);
+
   GreenletBase* greenlet_;
   Hub* hub_;
   std::uint64_t seq_;
