@@ -276,7 +276,8 @@ std::pair<Socket, Address> Socket::accept() {
   }
 }
 
-std::size_t Socket::recv_some(void* buffer, std::size_t n, int flags, std::optional<double> until, const char* op) {
+__attribute__((always_inline)) inline std::size_t Socket::recv_some(void* buffer, std::size_t n, int flags,
+                                                                std::optional<double> until, const char* op) {
   bool wait_first = drained_ && !(timeout_ && *timeout_ == 0);
   for (;;) {
     if (wait_first) {
