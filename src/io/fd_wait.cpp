@@ -63,7 +63,7 @@ Slot* find_slot(int fd) noexcept {
   return chunk == nullptr ? nullptr : &chunk[fd & (kChunkSize - 1)];
 }
 
-Slot& slot_for(int fd) {
+__attribute__((noinline)) Slot& slot_for_slow(int fd) {
   if (fd < 0 || static_cast<std::size_t>(fd >> kChunkBits) >= kChunks)
     throw std::invalid_argument("green: file descriptor " + std::to_string(fd) + " is out of range");
   std::atomic<Slot*>& entry = table[fd >> kChunkBits];
@@ -76,6 +76,12 @@ Slot& slot_for(int fd) {
       delete[] fresh;  // another thread won; `chunk` holds its chunk
   }
   return chunk[fd & (kChunkSize - 1)];
+}
+
+inline Slot& slot_for(int fd) {
+  if (Slot* slot = find_slot(fd)) [[likely]]
+    return *slot;
+  return slot_for_slow(fd);
 }
 
 // Lives in the waiting greenlet's frame for the length of one wait.
@@ -136,14 +142,18 @@ void on_slot_io(struct ev_loop* loop, ev_io* w, int revents) {
   node->waiter.notify(Waiter::kNotified);
 }
 
-void validate(int fd, int events, std::optional<double> timeout, const char* what) {
+__attribute__((noinline, noreturn)) void invalid(int fd, int events, std::optional<double> timeout, const char* what) {
   if (fd < 0) throw std::invalid_argument(std::string("green::") + what + ": fd must be >= 0, got " + std::to_string(fd));
   if (events == 0 || (events & ~(kReadable | kWritable)) != 0)
     throw std::invalid_argument(std::string("green::") + what + ": events must be kReadable, kWritable or both, got " +
                                 std::to_string(events));
-  if (timeout && !(*timeout >= 0))
-    throw std::invalid_argument(std::string("green::") + what + ": timeout must be >= 0, got " +
-                                detail::format_seconds(*timeout));
+  throw std::invalid_argument(std::string("green::") + what + ": timeout must be >= 0, got " +
+                              detail::format_seconds(timeout.value_or(-1)));
+}
+
+inline void validate(int fd, int events, std::optional<double> timeout, const char* what) {
+  if (fd < 0 || events == 0 || (events & ~(kReadable | kWritable)) != 0 || (timeout && !(*timeout >= 0))) [[unlikely]]
+    invalid(fd, events, timeout, what);
 }
 
 // The one implementation. `busy_with` receives the other waiter's name on `busy`.
