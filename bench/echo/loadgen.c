@@ -1,8 +1,10 @@
 // Echo load generator: `conns` persistent TCP connections, each with one 64-byte message
 // in flight at a time (send, wait for all 64 bytes back, send again), driven by one
 // thread with epoll. Prints round trips per second over the measured interval, then the
-// round trips of the whole run (warm-up included).
-//   loadgen PORT CONNS SECONDS [WARMUP_SECONDS]
+// round trips of the whole run (warm-up included). With ROUNDS > 0, each connection makes
+// exactly ROUNDS round trips instead (no warm-up, no time limit): a fixed amount of work
+// for instruction counts (valgrind --tool=callgrind on the server; see bench/README.md).
+//   loadgen PORT CONNS SECONDS [WARMUP_SECONDS [ROUNDS]]
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +22,8 @@ enum { kMsg = 64 };
 
 struct conn {
   int fd;
-  int got;  // bytes of the current echo received
+  int got;     // bytes of the current echo received
+  long done;   // round trips completed
 };
 
 static double now(void) {
@@ -48,11 +51,12 @@ static int connect_one(int port) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: loadgen PORT CONNS SECONDS [WARMUP]\n");
+    fprintf(stderr, "usage: loadgen PORT CONNS SECONDS [WARMUP [ROUNDS]]\n");
     return 2;
   }
   const int port = atoi(argv[1]), n = atoi(argv[2]);
   const double seconds = atof(argv[3]), warmup = argc > 4 ? atof(argv[4]) : 1.0;
+  const long rounds = argc > 5 ? atol(argv[5]) : 0;
   char msg[kMsg], buf[kMsg];
   for (int i = 0; i < kMsg; ++i) msg[i] = (char)('a' + i % 26);
   struct conn* conns = calloc(n, sizeof(*conns));
@@ -70,10 +74,13 @@ int main(int argc, char** argv) {
   struct epoll_event events[1024];
   long count = 0, total = 0;
   double start = now(), measure_from = start + warmup, end = measure_from + seconds;
-  int measuring = 0;
+  int measuring = 0, active = n;
+  if (rounds > 0) measuring = 1;
   for (;;) {
+    if (rounds > 0 && active == 0) break;
     int k = epoll_wait(ep, events, 1024, 1000);
     double t = now();
+    if (rounds > 0) end = t + 1e9;
     if (!measuring && t >= measure_from) {
       measuring = 1;
       count = 0;
@@ -97,6 +104,10 @@ int main(int argc, char** argv) {
         c->got = 0;
         ++count;
         ++total;
+        if (rounds > 0 && ++c->done == rounds) {
+          --active;
+          continue;
+        }
         if (write(c->fd, msg, kMsg) != kMsg) {
           perror("loadgen: write");
           return 1;

@@ -49,7 +49,7 @@ start_server() {  # name port -> pid in $server_pid (its stderr: the load genera
   exec 2>&3 3>&-
 }
 
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 10000))  # below the ephemeral range (32768-): no clash with client ports
 declare -A result cpu peak
 for conns in $conns_list; do
   if ((conns + 100 > max_fds)); then

@@ -1,8 +1,8 @@
 // green/fd_wait.hpp: wait until a file descriptor is readable or writable (gevent.socket's
 // wait_read / wait_write / cancel_wait).
 //
-// A wait suspends only the calling greenlet: it arms an ev_io that lives in the waiting
-// greenlet's frame and blocks on a Waiter; nothing is allocated per wait. The readiness
+// A wait suspends only the calling greenlet: it arms an ev_io (the fd's own, below, or one
+// in the waiting greenlet's frame) and blocks on a Waiter; nothing is allocated per wait. The readiness
 // is level-triggered: "ready" means a read (write) would not block *now*; another greenlet
 // may still take the data first, so callers retry on EAGAIN.
 //
@@ -24,7 +24,9 @@
 // The cost of a wait: libev re-registers a descriptor with the kernel (one epoll_ctl,
 // ~1 us here) whenever it cannot know that the fd number still names the same file.
 // Descriptors whose whole life goes through green (fd_opened ... fd_closing: Socket does
-// this, the patch layer's hooks too) are registered once per hub instead.
+// this, the patch layer's hooks too) are registered once per hub instead, and their watcher
+// stays started between waits on the same hub (parked, keeping no hub from LoopExit), so
+// that waiting again on a socket costs no ev_io_start / ev_io_stop.
 #pragma once
 
 #include <cerrno>

@@ -91,6 +91,8 @@ class Hub final : public RawGreenlet {
   // Readable from any thread while the hub lives (see stats.hpp).
   HubStats stats() const;
   int tid() const noexcept { return tid_; }
+  // Never the same for two hubs of one process, unlike their addresses.
+  std::uint64_t serial() const noexcept { return serial_; }
 
   const char* diagnostic_name() const noexcept override { return "hub"; }
 
@@ -100,6 +102,7 @@ class Hub final : public RawGreenlet {
   friend void detail::start_greenlet_later(GreenletBase&, double);
   friend class GreenletBase;
   friend struct detail::HubAccess;
+  friend class Waiter;
   struct Async;
   struct InboxEntry;
   Hub();
@@ -136,6 +139,7 @@ class Hub final : public RawGreenlet {
   detail::WaitCounts waits_;
   Hub* next_hub_ = nullptr;  // the process's list of hubs (detail::HubAccess)
   int tid_ = 0;
+  std::uint64_t serial_;
   std::chrono::steady_clock::time_point last_poll_{};
   unsigned passes_since_clock_ = 0;
   GreenletBase* finished_ = nullptr;  // the greenlet that died during the last resume

@@ -135,8 +135,11 @@ class Waiter final : public LinkNode {
   int reason() const noexcept { return state_.load(std::memory_order_acquire); }
   const char* what() const noexcept { return what_; }
   GreenletBase& greenlet() const noexcept { return *greenlet_; }
+  Hub& hub() const noexcept { return *hub_; }
 
  private:
+  int wait_timed(double timeout);
+
   GreenletBase* greenlet_;
   Hub* hub_;
   std::uint64_t seq_;

@@ -59,7 +59,13 @@ class Counter {
 // are merged when read. Kinds past the table's size are counted as "other".
 class WaitCounts {
  public:
-  void count(const char* what) noexcept;
+  void count(const char* what) noexcept {
+    Slot& first = slots_[(reinterpret_cast<std::uintptr_t>(what) >> 3) % kSlots];
+    if (first.what.load(std::memory_order_relaxed) == what) [[likely]]
+      first.count.add();
+    else
+      count_slow(what);
+  }
   std::vector<std::pair<std::string, std::uint64_t>> snapshot() const;
 
  private:
@@ -68,6 +74,7 @@ class WaitCounts {
     std::atomic<const char*> what{nullptr};
     Counter count;
   };
+  void count_slow(const char* what) noexcept;
   Slot slots_[kSlots];
   Counter other_;
 };

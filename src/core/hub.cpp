@@ -27,6 +27,8 @@ int process_thread_count() {
     if (text[pos] == ' ') ++field;
   return std::atoi(text.c_str() + pos);
 }
+
+std::atomic<std::uint64_t> next_serial{0};
 }  // namespace
 
 struct Hub::Async {
@@ -47,6 +49,7 @@ Hub::Hub()
       thread_id_(std::this_thread::get_id()),
       main_(detail::ThreadState::get().main),
       tid_(static_cast<int>(::gettid())),
+      serial_(next_serial.fetch_add(1, std::memory_order_relaxed) + 1),
       async_(std::make_unique<Async>()) {
   // Never libev's default loop: it reaps every child on SIGCHLD with waitpid(-1), stealing
   // exit statuses from whoever started them. Signals work in any loop; children are
@@ -432,7 +435,7 @@ Waiter::Waiter(const char* what) : what_(what) {
     throw std::logic_error(std::string("green: ") + what +
                            " called in a RawGreenlet; only greenlets and the main greenlet can block on the hub");
   }
-  hub_ = &Hub::current();
+  hub_ = ts.hub ? ts.hub.get() : &Hub::current();
   seq_ = ++greenlet_->wait_seq_;
 }
 
@@ -441,12 +444,17 @@ Waiter::~Waiter() {
 }
 
 bool Waiter::notify(int reason) noexcept {
+  const bool here = hub_->is_current_thread();
   // A greenlet about to receive a kill must not take what notify_one hands out.
-  if (reason != kTimedOut && hub_->is_current_thread() && greenlet_->has_pending() && greenlet_->pending_is_kill_)
-    return false;
+  if (reason != kTimedOut && here && greenlet_->has_pending() && greenlet_->pending_is_kill_) return false;
   int expected = 0;
   if (!state_.compare_exchange_strong(expected, reason, std::memory_order_acq_rel)) return false;
-  hub_->wake(*greenlet_, seq_);
+  if (here) {
+    // Hub::wake without asking again which thread this is.
+    if (greenlet_->sched_ == GreenletBase::Sched::waiting && greenlet_->wait_seq_ == seq_) hub_->push_ready(*greenlet_);
+  } else {
+    hub_->wake(*greenlet_, seq_);
+  }
   return true;
 }
 
@@ -455,27 +463,30 @@ int Waiter::wait(std::optional<double> timeout) {
   hub_->count_wait(what_);
   greenlet_->waiting_fd_ = fd_;
   greenlet_->waiting_direction_ = direction_;
+  if (timeout) return wait_timed(*timeout);
+  // Untimed (blocking socket I/O, most waits): nothing to arm, and a small frame for the
+  // greenlet to come back to.
+  while (!fired()) hub_->suspend(*greenlet_, what_);
+  return reason();
+}
+
+__attribute__((noinline)) int Waiter::wait_timed(double timeout) {
+  if (!(timeout >= 0))
+    throw std::invalid_argument(std::string("green: ") + what_ + ": timeout must be >= 0, got " +
+                                detail::format_seconds(timeout));
   ev_timer timer;
-  const bool timed = timeout.has_value();
-  if (timed) {
-    if (!(*timeout >= 0))
-      throw std::invalid_argument(std::string("green: ") + what_ + ": timeout must be >= 0, got " +
-                                  detail::format_seconds(*timeout));
-    ev_timer_init(&timer, [](struct ev_loop*, ev_timer* w, int) {
-      static_cast<Waiter*>(w->data)->notify(kTimedOut);
-    }, *timeout, 0.0);
-    timer.data = this;
-    ev_now_update(hub_->loop());
-    ev_timer_start(hub_->loop(), &timer);
-    greenlet_->wait_deadline_ = ev_now(hub_->loop()) + *timeout;
-  }
+  ev_timer_init(&timer, [](struct ev_loop*, ev_timer* w, int) {
+    static_cast<Waiter*>(w->data)->notify(kTimedOut);
+  }, timeout, 0.0);
+  timer.data = this;
+  ev_now_update(hub_->loop());
+  ev_timer_start(hub_->loop(), &timer);
+  greenlet_->wait_deadline_ = ev_now(hub_->loop()) + timeout;
   struct StopTimer {
     struct ev_loop* loop;
     ev_timer* timer;
-    ~StopTimer() {
-      if (timer != nullptr) ev_timer_stop(loop, timer);
-    }
-  } stop{hub_->loop(), timed ? &timer : nullptr};
+    ~StopTimer() { ev_timer_stop(loop, timer); }
+  } stop{hub_->loop(), &timer};
   while (!fired()) hub_->suspend(*greenlet_, what_);
   return reason();
 }

@@ -9,7 +9,7 @@
 namespace green {
 namespace detail {
 
-void WaitCounts::count(const char* what) noexcept {
+void WaitCounts::count_slow(const char* what) noexcept {
   // Static strings: the pointer is the key. Linear probing over a small table.
   std::size_t i = (reinterpret_cast<std::uintptr_t>(what) >> 3) % kSlots;
   for (std::size_t probes = 0; probes < kSlots; ++probes, i = (i + 1) % kSlots) {

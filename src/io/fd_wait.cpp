@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <mutex>
 #include <new>
 #include <stdexcept>
@@ -23,9 +24,30 @@ struct WaitNode;
 // One per fd number, process-wide: who waits on it, and whether green manages its life.
 struct Slot {
   detail::SpinLock lock;
+  bool managed = false;
   WaitNode* head = nullptr;
   struct ev_loop* registered = nullptr;  // managed fds: the loop that registered it last
-  bool managed = false;
+  // Managed fds: the fd's own watcher, left started between waits on the hub that started
+  // it, so that a greenlet waiting on the fd again (the recv after each send) costs no
+  // ev_io_start / ev_io_stop / fd_reify. `io_hub` and `io_serial` (the Hub's serial: a
+  // dead hub's address may be reused) name that hub and change under the lock; `io` and
+  // `io_user` are touched only on that hub's thread. While `io_user` (the wait it serves)
+  // is null the watcher is parked: unref'd, so that it keeps no hub from LoopExit, and
+  // stopped the first time it fires (see on_slot_io).
+  ev_io io{};
+  Hub* io_hub = nullptr;
+  std::uint64_t io_serial = 0;
+  WaitNode* io_user = nullptr;
+
+  bool io_started_on(const Hub& hub) const noexcept { return io_hub == &hub && io_serial == hub.serial(); }
+  // On io_hub's thread, under the lock.
+  void stop_io(struct ev_loop* loop) noexcept {
+    if (io_user == nullptr) ev_ref(loop);  // parked watchers are unref'd
+    ev_io_stop(loop, &io);
+    io_hub = nullptr;
+    io_serial = 0;
+    io_user = nullptr;
+  }
 };
 
 // Two levels, chunks allocated on first use and never freed: a wait allocates nothing and
@@ -41,7 +63,7 @@ Slot* find_slot(int fd) noexcept {
   return chunk == nullptr ? nullptr : &chunk[fd & (kChunkSize - 1)];
 }
 
-Slot& slot_for(int fd) {
+__attribute__((noinline)) Slot& slot_for_slow(int fd) {
   if (fd < 0 || static_cast<std::size_t>(fd >> kChunkBits) >= kChunks)
     throw std::invalid_argument("green: file descriptor " + std::to_string(fd) + " is out of range");
   std::atomic<Slot*>& entry = table[fd >> kChunkBits];
@@ -56,20 +78,27 @@ Slot& slot_for(int fd) {
   return chunk[fd & (kChunkSize - 1)];
 }
 
+inline Slot& slot_for(int fd) {
+  if (Slot* slot = find_slot(fd)) [[likely]]
+    return *slot;
+  return slot_for_slow(fd);
+}
+
 // Lives in the waiting greenlet's frame for the length of one wait.
 struct WaitNode {
   WaitNode(const char* what, int fd, int events, bool exclusive)
-      : waiter(what), hub(&Hub::current()), fd(fd), events(events), exclusive(exclusive) {
+      : waiter(what), hub(&waiter.hub()), fd(fd), events(events), exclusive(exclusive) {
     // Shown by run info and gdb's green-info beside the wait's description.
     waiter.set_fd(fd, events == (kReadable | kWritable) ? "read/write" : events == kReadable ? "read" : "write");
   }
 
-  ev_io io;
+  ev_io io;  // unless the slot's own watcher serves this wait
   Waiter waiter;
   Hub* hub;
   int fd;
   int events;
   bool exclusive;
+  bool own_io = false;  // served by the slot's watcher; `io` is then unused
   int revents = 0;
   int error = 0;  // written under the slot's lock before the cancel notify
   WaitNode* prev = nullptr;
@@ -99,66 +128,116 @@ void on_io(struct ev_loop* loop, ev_io* w, int revents) {
   node.waiter.notify(Waiter::kNotified);
 }
 
-void validate(int fd, int events, std::optional<double> timeout, const char* what) {
+void on_slot_io(struct ev_loop* loop, ev_io* w, int revents) {
+  auto& slot = *static_cast<Slot*>(w->data);
+  WaitNode* node = slot.io_user;
+  if (node == nullptr || node->waiter.fired()) {
+    // Ready while no wait needs it: level-triggered, it would fire at every iteration.
+    // Stop it; the next wait starts it again.
+    std::lock_guard guard(slot.lock);
+    slot.stop_io(loop);
+    return;
+  }
+  node->revents = revents & (EV_READ | EV_WRITE);
+  node->waiter.notify(Waiter::kNotified);
+}
+
+__attribute__((noinline, noreturn)) void invalid(int fd, int events, std::optional<double> timeout, const char* what) {
   if (fd < 0) throw std::invalid_argument(std::string("green::") + what + ": fd must be >= 0, got " + std::to_string(fd));
   if (events == 0 || (events & ~(kReadable | kWritable)) != 0)
     throw std::invalid_argument(std::string("green::") + what + ": events must be kReadable, kWritable or both, got " +
                                 std::to_string(events));
-  if (timeout && !(*timeout >= 0))
-    throw std::invalid_argument(std::string("green::") + what + ": timeout must be >= 0, got " +
-                                detail::format_seconds(*timeout));
+  throw std::invalid_argument(std::string("green::") + what + ": timeout must be >= 0, got " +
+                              detail::format_seconds(timeout.value_or(-1)));
+}
+
+inline void validate(int fd, int events, std::optional<double> timeout, const char* what) {
+  if (fd < 0 || events == 0 || (events & ~(kReadable | kWritable)) != 0 || (timeout && !(*timeout >= 0))) [[unlikely]]
+    invalid(fd, events, timeout, what);
 }
 
 // The one implementation. `busy_with` receives the other waiter's name on `busy`.
-WaitStatus wait_impl(int fd, int events, std::optional<double> timeout, bool exclusive, const char* what,
-                     std::string* busy_with) {
+// Inlined into its callers: a waiting greenlet's stack then holds one frame fewer.
+inline __attribute__((always_inline)) WaitStatus wait_impl(int fd, int events, std::optional<double> timeout, bool exclusive, const char* what,
+                     std::optional<std::string>* busy_with) {
   validate(fd, events, timeout, what);
   Slot& slot = slot_for(fd);
   WaitNode node(what, fd, events, exclusive);
-  struct ev_loop* loop = node.hub->loop();
-  ev_io_init(&node.io, on_io, fd, events);
-  node.io.data = &node;
+  Hub& hub = *node.hub;
+  struct ev_loop* loop = hub.loop();
+  bool same_file = false;
   {
     std::lock_guard guard(slot.lock);
     if (exclusive) {
       for (WaitNode* other = slot.head; other != nullptr; other = other->next) {
         if ((other->events & events) == 0) continue;
-        if (busy_with != nullptr) *busy_with = other->waiter.greenlet().name();
+        if (busy_with != nullptr) busy_with->emplace(other->waiter.greenlet().name());
         return {WaitResult::busy, 0, EBUSY};
       }
     }
     if (slot.managed) {
       // Same open file since this loop registered it: libev's kernel state is right, so
       // skip its defensive re-registration (an epoll_ctl per wait).
-      if (slot.registered == loop)
-        node.io.events &= ~EV__IOFDSET;
-      else
-        slot.registered = loop;
+      same_file = slot.registered == loop;
+      slot.registered = loop;
+      // Started by a hub that has died since (this one now has its address): forget it.
+      if (slot.io_hub == &hub && slot.io_serial != hub.serial()) slot.io_hub = nullptr;
+      bool& own_io = node.own_io;
+      if (slot.io_started_on(hub) && slot.io_user == nullptr) {
+        if (same_file && (slot.io.events & (EV_READ | EV_WRITE)) == events) {
+          ev_ref(loop);  // parked and ready to serve: the common case, nothing to start
+          own_io = true;
+        } else {
+          slot.stop_io(loop);
+        }
+      }
+      if (!own_io && slot.io_hub == nullptr) {
+        ev_io_init(&slot.io, on_slot_io, fd, events);
+        slot.io.data = &slot;
+        if (same_file) slot.io.events &= ~EV__IOFDSET;
+        ev_io_start(loop, &slot.io);
+        slot.io_hub = &hub;
+        slot.io_serial = hub.serial();
+        own_io = true;
+      }
+      if (own_io) slot.io_user = &node;
     }
     node.next = slot.head;
     if (slot.head != nullptr) slot.head->prev = &node;
     slot.head = &node;
     node.linked = true;
   }
-  ev_io_start(loop, &node.io);
-  // Leaves the wait: stops the watcher and unlinks the node, and returns the error a
-  // cancel_wait left on it (0 if none), read under the slot's lock.
+  const bool own_io = node.own_io;
+  if (!own_io) {
+    // Not managed, or the slot's watcher serves another wait (or another hub).
+    ev_io_init(&node.io, on_io, fd, events);
+    node.io.data = &node;
+    if (same_file) node.io.events &= ~EV__IOFDSET;
+    ev_io_start(loop, &node.io);
+  }
+  // Leaves the wait: stops (or parks) the watcher and unlinks the node, and returns the
+  // error a cancel_wait left on it (0 if none), read under the slot's lock.
   struct Cleanup {
     Slot& slot;
     WaitNode& node;
     struct ev_loop* loop;
+    bool own_io;
     bool done = false;
     int finish() noexcept {
       done = true;
-      ev_io_stop(loop, &node.io);
+      if (!own_io) ev_io_stop(loop, &node.io);
       std::lock_guard guard(slot.lock);
+      if (own_io && slot.io_user == &node) {
+        slot.io_user = nullptr;  // park it for this fd's next wait
+        ev_unref(loop);
+      }
       unlink_locked(slot, node);
       return node.error;
     }
     ~Cleanup() {
       if (!done) finish();
     }
-  } cleanup{slot, node, loop};
+  } cleanup{slot, node, loop, own_io};
   const int reason = node.waiter.wait(timeout);
   // The fd may have been closed after it became ready (or the timer fired) but before this
   // greenlet ran again: cancel_wait could no longer wake it, but left its error on the
@@ -197,7 +276,7 @@ WaitStatus wait_fd_noexcept(int fd, int events, std::optional<double> timeout, b
 
 namespace detail {
 bool wait_io(int fd, int events, std::optional<double> timeout, const char* what) {
-  std::string other;
+  std::optional<std::string> other;  // who waits already, on `busy`
   const WaitStatus status = wait_impl(fd, events, timeout, true, what, &other);
   switch (status.result) {
     case WaitResult::ready:
@@ -209,7 +288,7 @@ bool wait_io(int fd, int events, std::optional<double> timeout, const char* what
                               std::string("green::") + what + ": fd " + std::to_string(fd) +
                                   " was closed in another greenlet while this one waited to " + direction(events));
     default:
-      throw std::logic_error(std::string("green::") + what + ": greenlet '" + other + "' already waits to " +
+      throw std::logic_error(std::string("green::") + what + ": greenlet '" + other.value_or("?") + "' already waits to " +
                              direction(events) + " fd " + std::to_string(fd) +
                              "; two greenlets cannot " + direction(events) + " the same socket at once");
   }
@@ -225,11 +304,15 @@ std::size_t cancel_wait(int fd, int error) noexcept {
   if (slot == nullptr) return 0;
   std::size_t woken = 0;
   std::lock_guard guard(slot->lock);
+  // On the watchers' own thread, stop watching the descriptor before it is closed. (On
+  // another thread, the waiters stop theirs as they leave; a parked slot watcher stays
+  // until its hub next waits on this fd number, which then registers it afresh.)
+  if (slot->io_hub != nullptr && slot->io_hub->is_current_thread() && slot->io_started_on(*slot->io_hub))
+    slot->stop_io(slot->io_hub->loop());
   while (WaitNode* node = slot->head) {
     unlink_locked(*slot, *node);
     node->error = error;
-    // On the waiter's own thread, stop watching the descriptor before it is closed.
-    if (node->hub->is_current_thread()) ev_io_stop(node->hub->loop(), &node->io);
+    if (!node->own_io && node->hub->is_current_thread()) ev_io_stop(node->hub->loop(), &node->io);
     if (node->waiter.notify(kCancelled)) ++woken;
   }
   return woken;

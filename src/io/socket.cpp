@@ -213,7 +213,11 @@ std::optional<double> Socket::deadline() const {
 }
 
 void Socket::wait(int events, std::optional<double> deadline, const char* op, const char* preposition) {
-  if (timeout_ && *timeout_ == 0) fail(op, preposition, EAGAIN);
+  if (!timeout_) [[likely]] {  // blocking: no deadline, and an untimed wait only returns when ready
+    detail::wait_io(fd_, events, std::nullopt, op);
+    return;
+  }
+  if (*timeout_ == 0) fail(op, preposition, EAGAIN);
   std::optional<double> left;
   if (deadline) {
     left = *deadline - monotonic();
@@ -272,10 +276,16 @@ std::pair<Socket, Address> Socket::accept() {
   }
 }
 
-std::size_t Socket::recv_some(void* buffer, std::size_t n, int flags, std::optional<double> until, const char* op) {
+__attribute__((always_inline)) inline std::size_t Socket::recv_some(void* buffer, std::size_t n, int flags,
+                                                                std::optional<double> until, const char* op) {
   bool wait_first = drained_ && !(timeout_ && *timeout_ == 0);
   for (;;) {
-    if (wait_first) wait(kReadable, until, op, "from");
+    if (wait_first) {
+      if (!timeout_)  // blocking (the common case): Socket::wait's first branch, one frame fewer
+        detail::wait_io(fd_, kReadable, std::nullopt, op);
+      else
+        wait(kReadable, until, op, "from");
+    }
     const ssize_t got = ::recv(fd_, buffer, n, flags);
     if (got >= 0) {
       drained_ = got > 0 && static_cast<std::size_t>(got) < n;

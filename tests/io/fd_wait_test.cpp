@@ -1,12 +1,15 @@
 #include "green/fd_wait.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <stdexcept>
 #include <system_error>
+#include <memory>
 #include <thread>
 
+#include "green/event.hpp"
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
 #include "green/timeout.hpp"
@@ -171,6 +174,90 @@ TEST(FdWait, ManagedFdNumberReusedAfterFdClosing) {
     writer.get();
     green::fd_closing(p.r);
   }
+}
+
+// A managed fd's watcher stays started between waits (parked). The tests below cover
+// what a parked watcher must not change.
+
+TEST(FdWait, ParkedWatcherKeepsNoHubFromLoopExit) {
+  Pipe p;
+  green::fd_opened(p.r);
+  ASSERT_EQ(::write(p.w, "x", 1), 1);
+  EXPECT_TRUE(green::wait_read(p.r, 5.0));  // leaves the fd's watcher parked
+  green::Event never;
+  EXPECT_THROW(never.wait(), green::LoopExit);
+  green::fd_closing(p.r);
+}
+
+TEST(FdWait, ManagedFdReadyWhileNobodyWaits) {
+  Pipe p;
+  green::fd_opened(p.r);
+  char c;
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_EQ(::write(p.w, "x", 1), 1);
+    green::sleep(0.005);  // the hub polls while the parked watcher's fd is readable
+    EXPECT_TRUE(green::wait_read(p.r, 5.0));
+    ASSERT_EQ(::read(p.r, &c, 1), 1);
+    EXPECT_FALSE(green::wait_read(p.r, 0.01));  // nothing stale: not readable now
+  }
+  green::fd_closing(p.r);
+}
+
+TEST(FdWait, ManagedFdReadAndWriteWaitsTogether) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  green::fd_opened(sv[0]);
+  for (int round = 0; round < 3; ++round) {
+    auto reader = green::spawn([&] { return green::wait_read(sv[0], 5.0); });
+    green::sleep(0);  // the reader now waits (the fd's own watcher serves it)
+    EXPECT_TRUE(green::wait_write(sv[0], 5.0));  // same fd, other direction, meanwhile
+    ASSERT_EQ(::write(sv[1], "x", 1), 1);
+    EXPECT_TRUE(reader.get());
+    char c;
+    ASSERT_EQ(::read(sv[0], &c, 1), 1);
+    EXPECT_TRUE(green::wait_write(sv[0], 5.0));  // alternate directions on one waiter
+  }
+  green::fd_closing(sv[0]);
+  ::close(sv[0]);
+  ::close(sv[1]);
+}
+
+TEST(FdWait, ParkedWatcherOfAFdClosedOnAnotherThread) {
+  auto first = std::make_unique<Pipe>();
+  green::fd_opened(first->r);
+  ASSERT_EQ(::write(first->w, "x", 1), 1);
+  EXPECT_TRUE(green::wait_read(first->r, 5.0));
+  const int number = first->r;
+  std::thread([&] {
+    green::fd_closing(first->r);
+    ::close(first->r);
+    first->r = -1;
+  }).join();
+  // The number is free again: a new managed file gets it, and waits on it work.
+  Pipe second;
+  EXPECT_EQ(second.r, number);
+  green::fd_opened(second.r);
+  EXPECT_FALSE(green::wait_read(second.r, 0.01));
+  auto writer = green::spawn([&] { ASSERT_EQ(::write(second.w, "y", 1), 1); });
+  EXPECT_TRUE(green::wait_read(second.r, 5.0));
+  writer.get();
+  green::fd_closing(second.r);
+}
+
+TEST(FdWait, ClosingAManagedFdUnderItsWaiterOnTheSameHub) {
+  Pipe p;
+  green::fd_opened(p.r);
+  ASSERT_EQ(::write(p.w, "x", 1), 1);
+  EXPECT_TRUE(green::wait_read(p.r, 5.0));
+  char c;
+  ASSERT_EQ(::read(p.r, &c, 1), 1);
+  auto waiter = green::spawn([&] { green::wait_read(p.r); });
+  green::sleep(0);  // it waits on the parked watcher now
+  EXPECT_EQ(green::fd_closing(p.r), 1u);
+  EXPECT_THROW(waiter.get(), std::system_error);
+  // Unmanaged now: waits on the same fd number take their own watcher.
+  ASSERT_EQ(::write(p.w, "x", 1), 1);
+  EXPECT_TRUE(green::wait_read(p.r, 5.0));
 }
 
 }  // namespace
