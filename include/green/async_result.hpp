@@ -54,7 +54,7 @@ class ResultState : public Linkable {
 };
 
 template <class T>
-class ValueState : public ResultState {
+class ValueState final : public ResultState {
  public:
   void set(T value) {
     complete([&] { value_.emplace(std::move(value)); });
@@ -66,7 +66,7 @@ class ValueState : public ResultState {
 };
 
 template <>
-class ValueState<void> : public ResultState {
+class ValueState<void> final : public ResultState {
  public:
   void set() {
     complete([] {});
