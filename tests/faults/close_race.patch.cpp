@@ -15,15 +15,7 @@
 #include "green/fd_wait.hpp"
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
-
-#define CHECK(cond)                                                                                    \
-  do {                                                                                                 \
-    if (!(cond)) {                                                                                     \
-      std::fprintf(stderr, "%s:%d: check failed: %s (errno %d: %s)\n", __FILE__, __LINE__, #cond, errno, \
-                   std::strerror(errno));                                                              \
-      std::exit(1);                                                                                    \
-    }                                                                                                  \
-  } while (0)
+#include "../patch/check.hpp"
 
 namespace {
 

@@ -60,23 +60,8 @@ class SignalStorm {
   std::uint64_t start_ = 0;
 };
 
-// A listening TCP socket on 127.0.0.1 with a port the kernel picked.
-inline Socket listener(int backlog = 1024) {
-  Socket s(AF_INET, SOCK_STREAM);
-  s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-  s.bind(Address::ip("127.0.0.1", 0));
-  s.listen(backlog);
-  return s;
-}
-
-// A connected pair of TCP sockets over 127.0.0.1: {client, server side}.
-inline std::pair<Socket, Socket> tcp_pair() {
-  Socket l = listener();
-  Socket client(AF_INET, SOCK_STREAM);
-  client.connect(l.getsockname());
-  auto [server, peer] = l.accept();
-  return {std::move(client), std::move(server)};
-}
+using test::listener;
+using test::tcp_pair;
 
 // `n` bytes of a pattern that differs per `seed`, so misplaced bytes are caught.
 inline std::string pattern(std::size_t n, unsigned seed) {

@@ -15,14 +15,7 @@
 
 #include "green/greenlet.hpp"
 #include "green/hub.hpp"
-
-#define CHECK(cond)                                                           \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::exit(1);                                                           \
-    }                                                                         \
-  } while (0)
+#include "check.hpp"
 
 namespace {
 
