@@ -27,6 +27,7 @@ extern char** environ;
 using crawler_test::json_lines;
 using crawler_test::Request;
 using crawler_test::site_page;
+using crawler_test::tree_page;
 using crawler_test::TempFile;
 using crawler_test::TestServer;
 
@@ -207,7 +208,7 @@ TEST(Cli, ThreeProcessesShareOneCrawlThroughRedis) {
   RedisServer redis;
   if (!redis.running()) GTEST_SKIP() << "redis-server is not installed";
   constexpr int kPages = 3000;
-  TestServer server([](const Request& r) { return site_page(r, kPages, 4, 0.002); });
+  TestServer server([](const Request& r) { return tree_page(r, kPages, 4, 0.002); });
   std::vector<std::unique_ptr<Process>> crawlers;
   for (int i = 0; i < 3; ++i)
     crawlers.push_back(std::make_unique<Process>(shared_crawl_args(redis, "three", server.url("/p/0"))));

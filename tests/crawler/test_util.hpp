@@ -37,6 +37,23 @@ inline Response site_page(const Request& req, int size, int fanout, double delay
   return r;
 }
 
+// Page N of a site of `size` pages links to pages fanout*N+1 .. fanout*N+fanout (those
+// below size): a tree, so the frontier widens quickly and crawlers sharing it all find
+// work (site_page's ring keeps only about `fanout` pages queued at any time).
+inline Response tree_page(const Request& req, int size, int fanout, double delay = 0) {
+  Response r = site_page(req, size, 0, delay);
+  if (r.status != 200) return r;
+  const int n = std::stoi(req.path.substr(3));
+  const std::string end = "</body></html>";
+  r.body.resize(r.body.size() - end.size());
+  for (int k = 1; k <= fanout; ++k) {
+    const long child = static_cast<long>(n) * fanout + k;
+    if (child < size) r.body += "<a href=\"/p/" + std::to_string(child) + "\">child</a> ";
+  }
+  r.body += end;
+  return r;
+}
+
 struct TempFile {
   std::string path;
   TempFile() {
