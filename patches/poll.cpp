@@ -242,12 +242,17 @@ std::optional<double> time_left(const std::optional<double>& timeout, double dea
   return std::max(0.0, deadline - monotonic_now());
 }
 
-// `ask(fds)` polls the kernel without waiting.
+// `ask(fds)` polls the kernel without waiting. Even without waiting, poll and select fail
+// with EINTR when nothing is ready and a signal is pending. The handler has run by then; a
+// greenlet's call is not one a signal interrupts, so it asks again, unless the call gave a
+// signal mask (ppoll, pselect, epoll_pwait), whose caller waits for exactly that EINTR.
 template <class Ask>
-int cooperative_poll(GreenletBase& self, pollfd* fds, nfds_t n, std::optional<double> timeout, Ask&& ask) noexcept {
+int cooperative_poll(GreenletBase& self, pollfd* fds, nfds_t n, std::optional<double> timeout, const sigset_t* mask,
+                     Ask&& ask) noexcept {
   const double deadline = timeout ? monotonic_now() + *timeout : 0;
   for (;;) {
     int r = ask();
+    if (r < 0 && errno == EINTR && mask == nullptr) continue;
     if (r != 0) return r;
     std::optional<double> left = time_left(timeout, deadline);
     if (left && *left <= 0) return 0;
@@ -265,7 +270,7 @@ int poll_impl(pollfd* fds, nfds_t n, std::optional<double> timeout, const sigset
     return is_ppoll ? GREEN_REAL(ppoll)(fds, n, ts, mask)
                     : GREEN_REAL(poll)(fds, n, timeout ? static_cast<int>(std::lround(*timeout * 1e3)) : -1);
   const timespec zero{0, 0};
-  return cooperative_poll(*self, fds, n, timeout, [&] {
+  return cooperative_poll(*self, fds, n, timeout, mask, [&] {
     return is_ppoll ? GREEN_REAL(ppoll)(fds, n, &zero, mask) : GREEN_REAL(poll)(fds, n, 0);
   });
 }
@@ -293,7 +298,7 @@ int select_impl(int nfds, fd_set* r, fd_set* w, fd_set* x, std::optional<double>
     if (events != 0) fds[n++] = pollfd{fd, events, 0};
   }
   const double start = monotonic_now();
-  int result = cooperative_poll(*self, fds, n, timeout, [&] {
+  int result = cooperative_poll(*self, fds, n, timeout, mask, [&] {
     if (r) *r = in_r;
     if (w) *w = in_w;
     if (x) *x = in_x;
@@ -317,7 +322,7 @@ int epoll_impl(int epfd, epoll_event* events, int max, int ms, const sigset_t* m
   if (self == nullptr)
     return is_pwait ? GREEN_REAL(epoll_pwait)(epfd, events, max, ms, mask) : GREEN_REAL(epoll_wait)(epfd, events, max, ms);
   pollfd fd{epfd, POLLIN, 0};
-  return cooperative_poll(*self, &fd, 1, from_ms(ms), [&] {
+  return cooperative_poll(*self, &fd, 1, from_ms(ms), mask, [&] {
     return is_pwait ? GREEN_REAL(epoll_pwait)(epfd, events, max, 0, mask) : GREEN_REAL(epoll_wait)(epfd, events, max, 0);
   });
 }

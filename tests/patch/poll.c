@@ -1,7 +1,8 @@
 /* poll, ppoll, select, pselect and epoll_wait keep their meaning under green-run: a
  * timeout of 0 returns at once, a timeout expires after its time with 0, data written by
  * another thread wakes the waiter with the right revents/sets, a closed fd is POLLNVAL,
- * and a forked child keeps working (its loop re-initialised). */
+ * ppoll's signal mask lets a pending signal interrupt it, and a forked child keeps
+ * working (its loop re-initialised). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -30,6 +31,12 @@ static double now(void) {
       return 1;                                                                \
     }                                                                          \
   } while (0)
+
+static volatile sig_atomic_t usr1_seen;
+static void on_usr1(int sig) {
+  (void)sig;
+  ++usr1_seen;
+}
 
 static int writer_fd;
 static void* write_later(void* arg) {
@@ -73,6 +80,25 @@ int main(void) {
   struct timespec ts = {0, 60000000};
   t0 = now();
   CHECK(ppoll(&p, 1, &ts, NULL) == 0 && now() - t0 >= 0.055);
+
+  /* ppoll's mask: a blocked, pending signal that the mask lets in interrupts it (EINTR
+   * after the handler ran), the race-free wait for a signal that ppoll exists for. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_usr1;
+  CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+  sigset_t usr1, old_mask;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  CHECK(sigprocmask(SIG_BLOCK, &usr1, &old_mask) == 0);
+  CHECK(raise(SIGUSR1) == 0 && usr1_seen == 0);
+  ts.tv_sec = 5;
+  ts.tv_nsec = 0;
+  t0 = now();
+  CHECK(ppoll(&p, 1, &ts, &old_mask) == -1 && errno == EINTR && usr1_seen == 1 && now() - t0 < 4);
+  CHECK(sigprocmask(SIG_SETMASK, &old_mask, NULL) == 0);
+  ts.tv_sec = 0;
+  ts.tv_nsec = 60000000;
 
   /* select: timeout, wake-up, sets rewritten, remaining time reported. */
   fd_set r;
