@@ -78,40 +78,33 @@ for conns in $conns_list; do
   done
 done
 
-printf "%-13s" "server"
-for conns in $conns_list; do printf " %16s" "$conns conns"; done
-printf "\n"
-for s in "${servers[@]}"; do
-  printf "%-13s" "$s"
-  for conns in $conns_list; do
-    rps=${result[$s,$conns]:-}
-    base=${result[epoll,$conns]:-}
-    if [[ -z $rps || -z $base || $base == 0 ]]; then
-      printf " %16s" "-"
-    else
-      printf " %8s %5.2fx" "$rps" "$(echo "$rps / $base" | bc -l)"
-    fi
-  done
+# One table: a row per server, a column per connection count. `cell` prints one entry
+# from the server's and the C epoll server's figures (empty when missing).
+table() {  # array-name cell-function
+  local -n figures=$1
+  printf "%-13s" "server"
+  for conns in $conns_list; do printf " %16s" "$conns conns"; done
   printf "\n"
-done
+  for s in "${servers[@]}"; do
+    printf "%-13s" "$s"
+    for conns in $conns_list; do
+      local value=${figures[$s,$conns]:-} base=${figures[epoll,$conns]:-}
+      if [[ -z $value || -z $base || $base == 0 ]]; then
+        printf " %16s" "-"
+      else
+        "$2" "$value" "$base"
+      fi
+    done
+    printf "\n"
+  done
+}
+rps_cell() { printf " %8s %5.2fx" "$1" "$(echo "$1 / $2" | bc -l)"; }
+cpu_cell() { printf " %7.2fus %5.2fx" "$1" "$(echo "$2 / $1" | bc -l)"; }
+
+table result rps_cell
 echo "(round trips per second, and the ratio to the C epoll server; target: green >= 0.90x)"
 echo
-printf "%-13s" "server"
-for conns in $conns_list; do printf " %16s" "$conns conns"; done
-printf "\n"
-for s in "${servers[@]}"; do
-  printf "%-13s" "$s"
-  for conns in $conns_list; do
-    us=${cpu[$s,$conns]:-}
-    base=${cpu[epoll,$conns]:-}
-    if [[ -z $us || -z $base ]]; then
-      printf " %16s" "-"
-    else
-      printf " %7.2fus %5.2fx" "$us" "$(echo "$base / $us" | bc -l)"
-    fi
-  done
-  printf "\n"
-done
+table cpu cpu_cell
 echo "(server CPU time per round trip, and C epoll's CPU time divided by it: higher is better)"
 
 if [[ -n ${GREEN_BENCH_RESULTS:-} ]]; then
