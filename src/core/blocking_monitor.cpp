@@ -279,7 +279,8 @@ class Monitor {
     // on wake_, whose state would then name a waiter that does not exist.
     new (&thread_) std::thread();
     new (&wake_) std::condition_variable();
-    if (running_) detail::idle_green_threads.fetch_sub(1, std::memory_order_acq_rel);
+    if (counted_idle_) detail::add_idle_threads(-1);  // the parent's thread counted itself
+    counted_idle_ = false;
     running_ = false;
     seen_.clear();
     capture.state.store(0, std::memory_order_release);
@@ -320,8 +321,6 @@ class Monitor {
     (void)prepared;
     stopping_ = false;
     running_ = true;
-    // Counted as idle from before it exists to after it is joined: hubs must not wait for it.
-    detail::idle_green_threads.fetch_add(1, std::memory_order_acq_rel);
     detail::RealThreadScope real_thread;
     thread_ = std::thread([this] { run(); });
   }
@@ -335,11 +334,21 @@ class Monitor {
     thread.join();
     lock.lock();
     running_ = false;
-    detail::idle_green_threads.fetch_sub(1, std::memory_order_acq_rel);
   }
 
   void run() {
     std::unique_lock lock(mutex_);
+    // Idle for the hubs (they must not wait for it) while its thread exists: counted from
+    // its own stack, under mutex_ so that a fork sees the count and counted_idle_ agree.
+    detail::add_idle_threads(1);
+    counted_idle_ = true;
+    struct Uncount {
+      bool& counted;
+      ~Uncount() {
+        detail::add_idle_threads(-1);
+        counted = false;
+      }
+    } uncount{counted_idle_};
     while (!stopping_) {
       const milliseconds period = std::clamp(limit_ / 4, milliseconds(1), milliseconds(250));
       wake_.wait_for(lock, period);
@@ -408,6 +417,7 @@ class Monitor {
   std::thread thread_;
   bool running_ = false;
   bool stopping_ = false;
+  bool counted_idle_ = false;  // the watcher thread counts itself in idle_green_threads
   milliseconds limit_{0};
   BlockingHandler handler_;
   std::vector<Seen> seen_;  // the watcher thread's own

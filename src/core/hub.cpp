@@ -1,12 +1,13 @@
 #include "green/hub.hpp"
 
+#include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <stdexcept>
 
 #include "core/hub_registry.hpp"
@@ -16,16 +17,32 @@
 namespace green {
 namespace {
 
+// The process's thread count (field 20 of /proc/self/stat), or -1 when it cannot be read.
+// Signals may interrupt the reads (no SA_RESTART): they are retried.
 int process_thread_count() {
-  std::ifstream stat("/proc/self/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  // Field 20 counts threads; fields after the ')' that closes the command name.
-  std::size_t pos = text.rfind(')');
-  if (pos == std::string::npos) return 1;
+  int fd;
+  do fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) return -1;
+  char text[4096];
+  std::size_t size = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, text + size, sizeof(text) - 1 - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    size += static_cast<std::size_t>(n);
+    if (size == sizeof(text) - 1) break;
+  }
+  ::close(fd);
+  text[size] = '\0';
+  // The fields after the ')' that closes the command name (which may hold spaces).
+  const char* pos = std::strrchr(text, ')');
+  if (pos == nullptr) return -1;
   int field = 2;
-  for (++pos; pos < text.size() && field < 20; ++pos)
-    if (text[pos] == ' ') ++field;
-  return std::atoi(text.c_str() + pos);
+  for (++pos; *pos != '\0' && field < 20; ++pos)
+    if (*pos == ' ') ++field;
+  if (*pos < '0' || *pos > '9') return -1;
+  return std::atoi(pos);
 }
 
 std::atomic<std::uint64_t> next_serial{0};
@@ -330,7 +347,15 @@ void Hub::wait_for_events() {
 }
 
 bool Hub::other_threads_may_wake() const {
-  return process_thread_count() - 1 - detail::idle_green_threads.load(std::memory_order_acquire) > 0;
+  // Wrong answers must err towards "may wake": that costs a look again a second later,
+  // the other way a false LoopExit. So a reading is trusted only when the idle count held
+  // still while the threads were counted (a pool starting a worker changes both).
+  const unsigned generation = detail::idle_generation.load(std::memory_order_acquire);
+  const int idle = detail::idle_green_threads.load(std::memory_order_acquire);
+  const int threads = process_thread_count();
+  if (threads < 0 || generation % 2 != 0 || detail::idle_generation.load(std::memory_order_acquire) != generation)
+    return true;
+  return threads - 1 - idle > 0;
 }
 
 std::string Hub::describe_blocked() const {

@@ -1,5 +1,6 @@
 #include "green/thread_pool.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdio>
@@ -78,6 +79,7 @@ struct ThreadPool::Impl {
   std::size_t queued = 0;
   std::size_t started = 0;    // workers created
   std::size_t available = 0;  // workers not running a job (looking for one or asleep)
+  std::size_t alive = 0;      // workers whose thread runs worker_main
   std::size_t sleeping = 0;
   bool stopping = false;
   int reported_idle = 0;      // this pool's share of detail::idle_green_threads
@@ -110,12 +112,16 @@ struct ThreadPool::Impl {
 
   // A hub deciding LoopExit counts the other threads that could still wake it and
   // ignores detail::idle_green_threads. A worker is idle when it runs no job and no
-  // queued job is about to be taken by it: max(0, available - queued). Every worker
-  // counts (as idle or not) from just before it is created until after it is joined.
-  // Call with `lock` held after changing available, queued or started.
+  // queued job is about to be taken by it: max(0, available - queued), and only as many
+  // as have a thread that runs (a worker still being created or already leaving is not
+  // in the process's thread count, so it must not be taken away from it).
+  // Call with `lock` held after changing available, queued, started or alive.
   void update_idle() noexcept {
-    const int idle = available > queued ? static_cast<int>(available - queued) : 0;
-    detail::idle_green_threads.fetch_add(idle - reported_idle, std::memory_order_acq_rel);
+    const std::size_t busy = started - available;  // running a job: certainly alive
+    const std::size_t parked = alive > busy ? alive - busy : 0;
+    const std::size_t wanted = available > queued ? available - queued : 0;
+    const int idle = static_cast<int>(std::min(parked, wanted));
+    detail::add_idle_threads(idle - reported_idle);
     reported_idle = idle;
   }
   void worker_main() noexcept;
@@ -136,6 +142,8 @@ struct ThreadPool::Impl {
 
 void ThreadPool::Impl::worker_main() noexcept {
   std::unique_lock guard(lock);
+  ++alive;
+  update_idle();
   for (;;) {
     while (head == nullptr && !stopping) {
       const std::uint32_t seen = signal.load(std::memory_order_acquire);
@@ -145,7 +153,13 @@ void ThreadPool::Impl::worker_main() noexcept {
       guard.lock();
       --sleeping;
     }
-    if (head == nullptr) return;  // stopping, nothing left
+    if (head == nullptr) {  // stopping, nothing left: leave the counts before the thread ends
+      --alive;
+      --available;
+      --started;
+      update_idle();
+      return;
+    }
     detail::PoolJob* job = head;
     head = job->next;
     if (head == nullptr) tail = nullptr;
@@ -199,7 +213,7 @@ void ThreadPool::Impl::reset_in_child() noexcept {
   new std::vector<std::thread>(std::move(workers));  // deliberately leaked
   workers.clear();
   worker_ids.clear();
-  started = available = sleeping = queued = 0;
+  started = available = alive = sleeping = queued = 0;
   update_idle();
   detail::PoolJob* orphans = head;
   head = tail = nullptr;
@@ -349,13 +363,7 @@ void ThreadPool::shutdown() noexcept {
   impl.signal.fetch_add(1, std::memory_order_release);
   impl.signal.notify_all();
   detail::RealThreadScope real_thread;
-  for (std::thread& worker : workers) {
-    worker.join();
-    std::lock_guard guard(impl.lock);
-    --impl.available;
-    --impl.started;
-    impl.update_idle();
-  }
+  for (std::thread& worker : workers) worker.join();  // each left the counts as it ended
 }
 
 ThreadPool& ThreadPool::default_for(Hub& hub) {

@@ -97,6 +97,37 @@ TEST(ThreadPool, IdleWorkersDoNotHideLoopExit) {
   EXPECT_THROW(never.wait(), green::LoopExit);
 }
 
+TEST(ThreadPool, WorkersComingAndGoingNeverEndAnotherThreadsWaitingHub) {
+  // The waiting hub below has one hope, this thread. Counting the pools' idle workers, it
+  // must never take a worker that is still starting, or already leaving, for a parked
+  // thread that exists: it would count this thread out and end with a false LoopExit.
+  // Every job pokes that hub, so it decides again while workers start and stop.
+  std::atomic<green::Hub*> hub{nullptr};
+  std::atomic<bool> loop_exit{false}, finished{false};
+  green::AsyncResult<void> release;
+  std::thread waiting([&] {
+    hub = &green::get_hub();
+    try {
+      release.get();
+    } catch (const green::LoopExit&) {
+      loop_exit = true;
+      while (!finished) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // keep the hub alive
+    }
+  });
+  while (hub.load() == nullptr) std::this_thread::yield();
+  for (int round = 0; round < 300 && !loop_exit; ++round) {
+    green::ThreadPool pool(4);
+    std::vector<green::Greenlet<void>> jobs;
+    for (int i = 0; i < 8; ++i)
+      jobs.push_back(green::spawn([&] { pool.apply([&] { hub.load()->call_threadsafe([] {}); }); }));
+    green::joinall(jobs);
+  }
+  finished = true;
+  release.set();
+  waiting.join();
+  EXPECT_FALSE(loop_exit.load());
+}
+
 TEST(ThreadPool, SeveralHubsShareOnePool) {
   green::ThreadPool pool(3);
   constexpr int kThreads = 4;
