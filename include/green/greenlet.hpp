@@ -148,23 +148,25 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   void finish(std::exception_ptr error) noexcept;
   void report_unhandled() const noexcept;
 
-  std::atomic<std::uint32_t> refs_{0};
+  // What a wait, a wake-up and a resume touch comes first, in one cache line (64 bytes),
+  // for the same reason as RawGreenlet's first fields.
   std::atomic<bool> finished_{false};
   Sched sched_ = Sched::idle;
   bool cancelled_ = false;      // killed before it started
   bool pending_is_kill_ = false;  // the pending exception is GreenletExit
-  Hub* hub_ = nullptr;
-  GreenletBase* next_ready_ = nullptr;
-  GreenletBase* live_prev_ = nullptr;  // the hub's list of started greenlets
-  GreenletBase* live_next_ = nullptr;
-  std::uint64_t id_;
-  std::uint64_t wait_seq_ = 0;
-  const char* waiting_on_ = nullptr;
   // For run info and gdb (green-info): times are the hub loop's clock (ev_now).
   int waiting_fd_ = -1;                  // the fd a Waiter was told it waits for
+  Hub* hub_ = nullptr;
+  GreenletBase* next_ready_ = nullptr;
+  std::uint64_t wait_seq_ = 0;
+  const char* waiting_on_ = nullptr;
   const char* waiting_direction_ = nullptr;
   double waiting_since_ = 0;
   double wait_deadline_ = 0;             // 0: the wait has no timeout
+  std::atomic<std::uint32_t> refs_{0};
+  GreenletBase* live_prev_ = nullptr;  // the hub's list of started greenlets
+  GreenletBase* live_next_ = nullptr;
+  std::uint64_t id_;
   double spawned_at_ = 0;
   std::uint64_t spawner_id_ = 0;         // 0: spawned by the hub (a callback)
   void* start_timer_ = nullptr;  // spawn_later's ev_timer, owned by the hub

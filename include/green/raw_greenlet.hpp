@@ -134,16 +134,18 @@ class RawGreenlet {
   void release_stack() noexcept;
   void check_thread(const char* operation) const;
 
+  // What every switch reads or writes comes first, in the object's first cache line: with
+  // thousands of greenlets taking turns, each line touched per switch is a cache miss.
   void* context_ = nullptr;  // boost::context fcontext_t of a suspended greenlet
-  detail::Stack stack_;
-  std::size_t requested_stack_size_ = 0;
-  RawGreenlet* parent_ = nullptr;
-  Function run_;
-  std::exception_ptr pending_;
-  detail::ExceptionState exceptions_;
   detail::SwitchState* thread_;
   State state_ = State::not_started;
   bool is_main_ = false;
+  std::exception_ptr pending_;
+  detail::ExceptionState exceptions_;
+  RawGreenlet* parent_ = nullptr;
+  detail::Stack stack_;
+  std::size_t requested_stack_size_ = 0;
+  Function run_;
   // AddressSanitizer's view of this greenlet's stack (see context switch annotations).
   const void* asan_bottom_ = nullptr;
   std::size_t asan_size_ = 0;

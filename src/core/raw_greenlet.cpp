@@ -38,7 +38,7 @@ struct Switch {
 }  // namespace detail
 
 RawGreenlet::RawGreenlet(Function run, RawGreenlet* parent, std::size_t stack_size)
-    : requested_stack_size_(stack_size), run_(std::move(run)), thread_(&detail::ThreadState::get()) {
+    : thread_(&detail::ThreadState::get()), requested_stack_size_(stack_size), run_(std::move(run)) {
   parent_ = parent != nullptr ? parent : thread_->current;
   if (parent_->thread_ != thread_)
     throw std::invalid_argument("green::RawGreenlet: parent belongs to another OS thread");
