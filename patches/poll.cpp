@@ -245,7 +245,9 @@ std::optional<double> time_left(const std::optional<double>& timeout, double dea
 // `ask(fds)` polls the kernel without waiting. Even without waiting, poll and select fail
 // with EINTR when nothing is ready and a signal is pending. The handler has run by then; a
 // greenlet's call is not one a signal interrupts, so it asks again, unless the call gave a
-// signal mask (ppoll, pselect, epoll_pwait), whose caller waits for exactly that EINTR.
+// signal mask (ppoll, pselect, epoll_pwait): a signal the mask lets in, pending when the
+// kernel is asked, gives EINTR as it would without green. (One that arrives during the
+// cooperative wait stays blocked until a descriptor is ready or the time is up.)
 template <class Ask>
 int cooperative_poll(GreenletBase& self, pollfd* fds, nfds_t n, std::optional<double> timeout, const sigset_t* mask,
                      Ask&& ask) noexcept {
@@ -323,7 +325,15 @@ int epoll_impl(int epfd, epoll_event* events, int max, int ms, const sigset_t* m
     return is_pwait ? GREEN_REAL(epoll_pwait)(epfd, events, max, ms, mask) : GREEN_REAL(epoll_wait)(epfd, events, max, ms);
   pollfd fd{epfd, POLLIN, 0};
   return cooperative_poll(*self, &fd, 1, from_ms(ms), mask, [&] {
-    return is_pwait ? GREEN_REAL(epoll_pwait)(epfd, events, max, 0, mask) : GREEN_REAL(epoll_wait)(epfd, events, max, 0);
+    if (!is_pwait) return GREEN_REAL(epoll_wait)(epfd, events, max, 0);
+    const int r = GREEN_REAL(epoll_pwait)(epfd, events, max, 0, mask);
+    // Unlike ppoll, a zero-timeout epoll_pwait never looks at pending signals: let in what
+    // the mask unblocks the way ppoll does, so that such a signal gives EINTR here too.
+    if (r == 0 && mask != nullptr) {
+      const timespec zero{0, 0};
+      if (GREEN_REAL(ppoll)(nullptr, 0, &zero, mask) < 0 && errno == EINTR) return -1;
+    }
+    return r;
   });
 }
 
