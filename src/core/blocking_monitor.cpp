@@ -320,9 +320,9 @@ class Monitor {
     }();
     (void)prepared;
     stopping_ = false;
-    running_ = true;
     detail::RealThreadScope real_thread;
     thread_ = std::thread([this] { run(); });
+    running_ = true;  // only once there is a thread for stop() to join
   }
 
   void stop(std::unique_lock<std::mutex>& lock) {

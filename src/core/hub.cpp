@@ -353,8 +353,7 @@ bool Hub::other_threads_may_wake() const {
   const unsigned generation = detail::idle_generation.load(std::memory_order_acquire);
   const int idle = detail::idle_green_threads.load(std::memory_order_acquire);
   const int threads = process_thread_count();
-  if (threads < 0 || generation % 2 != 0 || detail::idle_generation.load(std::memory_order_acquire) != generation)
-    return true;
+  if (threads < 0 || detail::idle_generation.load(std::memory_order_acquire) != generation) return true;
   return threads - 1 - idle > 0;
 }
 

@@ -315,6 +315,14 @@ void ThreadPool::enqueue(std::unique_ptr<detail::PoolJob> job) {
   if (wake) impl.wake_one();
   if (!start_worker) return;
   try {
+    {
+      // Room first, for every worker started so far (this one included; there are never
+      // more recorded than started): once the thread runs, recording it must not throw,
+      // since a joinable std::thread destroyed by the unwinding would terminate.
+      std::lock_guard guard(impl.lock);
+      impl.worker_ids.reserve(impl.started);
+      impl.workers.reserve(impl.started);
+    }
     detail::RealThreadScope real_thread;  // a real OS thread even under green-run --threads
     std::thread worker([&impl] { impl.worker_main(); });
     std::lock_guard guard(impl.lock);
