@@ -59,8 +59,10 @@ printf "%-8s" server
 for e in $events; do printf " %10s" "$e/rt"; done
 printf "\n"
 for s in "${servers[@]}"; do
-  read -r -a base <<<"$(measure "$s" "$rounds0")"
-  read -r -a full <<<"$(measure "$s" "$rounds")"
+  line=$(measure "$s" "$rounds0")  # assigned first, so that set -e sees a failed run
+  read -r -a base <<<"$line"
+  line=$(measure "$s" "$rounds")
+  read -r -a full <<<"$line"
   printf "%-8s" "$s"
   for i in "${!base[@]}"; do
     printf " %10.1f" "$(echo "(${full[$i]} - ${base[$i]}) / ($conns * ($rounds - $rounds0))" | bc -l)"

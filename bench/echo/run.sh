@@ -89,7 +89,7 @@ table() {  # array-name cell-function
     printf "%-13s" "$s"
     for conns in $conns_list; do
       local value=${figures[$s,$conns]:-} base=${figures[epoll,$conns]:-}
-      if [[ -z $value || -z $base || $base == 0 ]]; then
+      if [[ -z $value || -z $base ]] || (($(echo "$value == 0 || $base == 0" | bc))); then
         printf " %16s" "-"
       else
         "$2" "$value" "$base"

@@ -148,8 +148,8 @@ class GreenletBase : protected RawGreenlet, public Linkable {
   void finish(std::exception_ptr error) noexcept;
   void report_unhandled() const noexcept;
 
-  // What a wait, a wake-up and a resume touch comes first, in one cache line (64 bytes),
-  // for the same reason as RawGreenlet's first fields.
+  // What a wait, a wake-up and a resume touch comes first, in one 64-byte run (two cache
+  // lines at most, one when the object is aligned), for the reason given in RawGreenlet.
   std::atomic<bool> finished_{false};
   Sched sched_ = Sched::idle;
   bool cancelled_ = false;      // killed before it started
