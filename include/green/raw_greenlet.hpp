@@ -114,6 +114,9 @@ class RawGreenlet {
   bool has_pending() const noexcept { return static_cast<bool>(pending_); }
   std::exception_ptr take_pending() noexcept { return std::exchange(pending_, nullptr); }
   bool is_main() const noexcept { return is_main_; }
+  // Where a suspended greenlet's saved registers and innermost frames begin (nullptr if it
+  // never ran): the first lines a switch into it reads.
+  const void* suspended_stack_pointer() const noexcept { return context_; }
   // Makes sure the thread's stack pool can give this (not yet started) greenlet a stack now,
   // mapping more if needed; throws the pool's std::system_error (ENOMEM...) otherwise.
   void ensure_stack_available();
