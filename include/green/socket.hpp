@@ -158,14 +158,16 @@ class Socket {
   inline std::size_t recv_some(void* buffer, std::size_t n, int flags, std::optional<double> deadline, const char* op);
   void ensure_open(const char* op) const;
 
+  // Every recv and send reads fd_ to rbuf_'s length: the order keeps them within 56 bytes,
+  // one cache line when the Socket is 64-byte aligned (as StreamServer's handlers get it).
   int fd_ = -1;
   int family_ = 0;
-  std::optional<double> timeout_;
   // The last recv read less than asked: the kernel buffer is probably empty, so the next
   // one waits for readiness first instead of paying for a read that returns EAGAIN.
   bool drained_ = false;
-  std::string rbuf_;  // bytes recv_until read past its delimiter
   std::size_t rpos_ = 0;
+  std::optional<double> timeout_;
+  std::string rbuf_;  // bytes recv_until read past its delimiter
 };
 
 // Connects to host:port, trying every address getaddrinfo returns in order; the socket

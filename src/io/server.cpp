@@ -77,7 +77,10 @@ void StreamServer::accept_loop() {
   }
 }
 
-void StreamServer::run_handler(Socket& conn, const Address& peer) {
+void StreamServer::run_handler(Socket& accepted, const Address& peer) {
+  // On this greenlet's stack, on a line of its own: the hot part of the Socket is then one
+  // cache line (in the spawned closure it would straddle two), read at every recv and send.
+  alignas(64) Socket conn = std::move(accepted);
   try {
     handler_(conn, peer);
   } catch (const GreenletExit&) {

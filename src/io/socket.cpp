@@ -138,10 +138,10 @@ Socket Socket::from_fd(int fd) {
 Socket::Socket(Socket&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       family_(other.family_),
-      timeout_(other.timeout_),
       drained_(other.drained_),
-      rbuf_(std::move(other.rbuf_)),
-      rpos_(std::exchange(other.rpos_, 0)) {}
+      rpos_(std::exchange(other.rpos_, 0)),
+      timeout_(other.timeout_),
+      rbuf_(std::move(other.rbuf_)) {}
 
 Socket& Socket::operator=(Socket&& other) noexcept {
   if (this != &other) {
