@@ -54,7 +54,17 @@ std::optional<std::string> finish(CURLU* u) {
   curl_url_set(u, CURLUPART_FRAGMENT, nullptr, 0);
   curl_url_set(u, CURLUPART_USER, nullptr, 0);
   curl_url_set(u, CURLUPART_PASSWORD, nullptr, 0);
-  return get_part(u, CURLUPART_URL, CURLU_NO_DEFAULT_PORT);
+  auto url = get_part(u, CURLUPART_URL, CURLU_NO_DEFAULT_PORT);
+  // curl spells out a numeric IPv4 host in its short forms ("4" is 0.0.0.4, "0x7f.1" is
+  // 127.0.0.1), but not one that came percent-encoded ("%34"), which it decodes only after:
+  // parse such a URL once more, so that normalising a normalised URL gives it back.
+  const bool maybe_ipv4_number = !ipv6 && std::all_of(lower.begin(), lower.end(), [](unsigned char c) {
+    return std::isxdigit(c) || c == 'x' || c == '.';
+  });
+  if (!url || !maybe_ipv4_number) return url;
+  UrlHandle again(curl_url());
+  if (!again || curl_url_set(again.get(), CURLUPART_URL, url->c_str(), 0) != CURLUE_OK) return std::nullopt;
+  return get_part(again.get(), CURLUPART_URL, CURLU_NO_DEFAULT_PORT);
 }
 
 bool has_scheme(std::string_view s) {

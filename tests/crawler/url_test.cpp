@@ -103,3 +103,13 @@ TEST(Url, SplitsOriginAndTarget) {
   EXPECT_EQ(plain->origin, "https://example.com");
   EXPECT_EQ(plain->target, "/");
 }
+
+// Found by fuzz/url_fuzz: a percent-encoded numeric host ("%34") came back as "4", which
+// curl reads as the IPv4 address 0.0.0.4 when it parses the URL again.
+TEST(Url, PercentEncodedNumericHostsAreSpelledOut) {
+  EXPECT_EQ(normalize_url("http://4/a"), "http://0.0.0.4/a");
+  EXPECT_EQ(normalize_url("https:/%34/%43/q"), "https://0.0.0.4/%43/q");
+  EXPECT_EQ(normalize_url("http://%30x7f.1/"), "http://127.0.0.1/");
+  EXPECT_EQ(normalize_url("http://cafe.example/"), "http://cafe.example/");
+  EXPECT_EQ(resolve_url("http://example.com/", "//%34/x"), "http://0.0.0.4/x");
+}
