@@ -77,6 +77,10 @@ class ServerThreads {
   std::size_t max_connections_;
   int backlog_ = 1024;
   bool started_ = false;
+  // Set when start() has created every thread (or failed): start() waits for each thread's
+  // hub to come up, and a stop() running meanwhile (a signal handler) must not walk the
+  // vectors below while they still grow.
+  Event start_done_;
   std::vector<std::unique_ptr<HubThread>> hub_threads_;
   std::vector<AsyncResult<void>> served_;  // one per thread: its server ran and stopped
   std::mutex stop_mutex_;                  // orders stop_timeout_ before stop_requested_

@@ -51,6 +51,10 @@ void ServerThreads::start() {
   }
   address_ = bind_to;
   started_ = true;
+  struct StartDone {
+    Event& done;
+    ~StartDone() { done.set(); }
+  } start_done{start_done_};
   try {
     for (int i = 0; i < threads_; ++i) {
       hub_threads_.push_back(std::make_unique<HubThread>("green-serve-" + std::to_string(i)));
@@ -133,6 +137,7 @@ void ServerThreads::stop(std::optional<double> timeout) {
     finished_.set();
     return;
   }
+  start_done_.wait();  // the threads asked to stop are all there to be waited for
   if (on_own_thread()) return;  // a handler: its own server is among those that must stop
   finish();
 }

@@ -37,6 +37,30 @@ std::string pattern(std::size_t size, int seed) {
   return data;
 }
 
+// start() waits for each thread's hub to come up; a stop() that runs meanwhile (a signal
+// handler's greenlet) must wait for every thread start() is still creating, and return only
+// once every server has stopped and closed its listener.
+TEST(ServerThreads, StopDuringStartWaitsForEveryThread) {
+  ServerThreads servers(4, Address::ip("127.0.0.1", 0), tid_echo);
+  bool stopped = false;
+  bool refused = false;
+  green::GreenletRef stopper = green::spawn([&] {
+    servers.stop(5.0);
+    stopped = servers.closed();
+    Socket c(AF_INET, SOCK_STREAM);
+    try {
+      c.settimeout(5.0);
+      c.connect(servers.address());
+    } catch (const std::system_error& e) {
+      refused = e.code() == std::errc::connection_refused;
+    }
+  });
+  servers.serve_forever();
+  green::joinall({stopper}, 10.0, true);
+  EXPECT_TRUE(stopped);
+  EXPECT_TRUE(refused) << "a server was still listening after stop() returned";
+}
+
 TEST(ServerThreads, SpreadsConnectionsOverEveryThreadAndEchoesEveryByte) {
   constexpr int kThreads = 3;
   constexpr int kClients = 60;  // all on one thread of three: (2/3)^59 * 3, about 1e-10
